@@ -865,8 +865,8 @@ def _check_docx_archive(data: bytes) -> None:
                     )
 
 
-def parse_docx(data: bytes) -> ParsedText:
-    """Parse an uploaded .docx after checking it is safe to open."""
+def docx_text(data: bytes) -> str:
+    """Return the paragraphs of an uploaded .docx as lines, after checking it is safe to open."""
     _check_docx_archive(data)
     # Imported here so that plain-text parsing stays standard-library only.
     import docx
@@ -875,4 +875,9 @@ def parse_docx(data: bytes) -> ParsedText:
         document = docx.Document(io.BytesIO(data))
     except Exception as exc:  # python-docx raises many types for a malformed package
         raise ValueError(f"Not a readable .docx document: {exc}") from exc
-    return parse("\n".join(p.text for p in document.paragraphs))
+    return "\n".join(p.text for p in document.paragraphs)
+
+
+def parse_docx(data: bytes) -> ParsedText:
+    """Parse an uploaded .docx after checking it is safe to open."""
+    return parse(docx_text(data))

@@ -1,0 +1,199 @@
+"""The JSON API under /api/v1 and its OpenAPI document."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, jsonify, request, url_for
+from flask_login import current_user
+
+from app.masking import mask_personal_data
+from drafts import services
+from drafts.models import Comment, Draft
+
+api_blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def _draft(slug: str) -> Draft:
+    draft = services.draft_by_slug(slug)
+    if draft is None or not (draft.is_public or (current_user.is_authenticated
+                                                  and current_user.is_staff)):
+        abort(404)
+    return draft
+
+
+def _draft_summary(draft: Draft) -> dict:
+    return {
+        "slug": draft.slug,
+        "title": draft.title,
+        "status": draft.status,
+        "summary": draft.summary,
+        "office": draft.office,
+        "opens_at": _iso(draft.opens_at),
+        "closes_at": _iso(draft.closes_at),
+        "url": url_for("drafts.show", slug=draft.slug, _external=True),
+    }
+
+
+def _iso(value) -> str | None:
+    return value.isoformat(timespec="seconds") + "Z" if value else None
+
+
+def _node(node: services.ClauseNode) -> dict:
+    clause = node.clause
+    return {
+        "id": clause.id,
+        "kind": clause.kind,
+        "label": clause.label,
+        "heading": clause.heading,
+        "text": clause.text,
+        "anchor": clause.anchor,
+        "comment_count": node.total_comments,
+        "children": [_node(child) for child in node.children],
+    }
+
+
+def _comment(comment: Comment) -> dict:
+    return {
+        "id": comment.id,
+        "clause_id": comment.clause_id,
+        "stance": comment.stance,
+        "body": mask_personal_data(comment.body),
+        "proposed_wording": mask_personal_data(comment.proposed_wording),
+        "author": comment.display_name,
+        "region": comment.region,
+        "sector": comment.sector,
+        "support_count": comment.support_count,
+        "created_at": _iso(comment.created_at),
+    }
+
+
+@api_blueprint.route("/drafts")
+def drafts():
+    return jsonify({"drafts": [_draft_summary(d) for d in services.public_drafts()]})
+
+
+@api_blueprint.route("/drafts/<slug>")
+def draft(slug: str):
+    draft = _draft(slug)
+    version = draft.current_version
+    data = _draft_summary(draft)
+    data["explanation"] = draft.explanation
+    data["versions"] = [
+        {"id": v.id, "sequence": v.sequence, "label": v.label, "note": v.note,
+         "created_at": _iso(v.created_at), "current": v.id == draft.current_version_id}
+        for v in draft.versions
+    ]
+    data["clauses"] = [_node(n) for n in services.clause_tree(version)] if version else []
+    return jsonify(data)
+
+
+@api_blueprint.route("/drafts/<slug>/comments")
+def comments(slug: str):
+    draft = _draft(slug)
+    anchor = request.args.get("clause")
+    unit = None
+    if anchor:
+        unit = services.clause_by_anchor(draft.current_version, anchor)
+        if unit is None:
+            abort(404)
+    per_page = min(max(request.args.get("per_page", 20, type=int), 1), 100)
+    sort = request.args.get("sort", "new")
+    if sort not in ("new", "support"):
+        abort(400)
+    page = services.published_comments(draft, unit, sort=sort, cursor=request.args.get("cursor"),
+                                       per_page=per_page, whole_draft_only=bool(anchor) or
+                                       request.args.get("scope") == "draft")
+    return jsonify({"comments": [_comment(c) for c in page.comments],
+                    "next_cursor": page.next_cursor})
+
+
+@api_blueprint.route("/openapi.json")
+def openapi():
+    return jsonify(openapi_document())
+
+
+def openapi_document() -> dict:
+    """Describe the public API (OpenAPI 3.1)."""
+    slug = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}
+    error = {"description": "Error", "content": {"application/json": {"schema": {
+        "$ref": "#/components/schemas/Error"}}}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Minyi API", "version": "1.0.0",
+                 "description": "Drafts open for comment, clause by clause."},
+        "servers": [{"url": request.host_url.rstrip("/")}],
+        "paths": {
+            "/api/v1/drafts": {"get": {
+                "summary": "Published drafts",
+                "responses": {"200": {"description": "List", "content": {"application/json": {
+                    "schema": {"type": "object", "properties": {"drafts": {
+                        "type": "array", "items": {"$ref": "#/components/schemas/Draft"}}}}}}}},
+            }},
+            "/api/v1/drafts/{slug}": {"get": {
+                "summary": "A draft with its versions and the current version's clause tree",
+                "parameters": [slug],
+                "responses": {"200": {"description": "Draft", "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/DraftDetail"}}}}, "404": error},
+            }},
+            "/api/v1/drafts/{slug}/comments": {"get": {
+                "summary": "Published comments on a clause or on the draft",
+                "parameters": [
+                    slug,
+                    {"name": "clause", "in": "query", "schema": {"type": "string"},
+                     "description": "Anchor of a clause, e.g. art-12-p2"},
+                    {"name": "scope", "in": "query", "schema": {"enum": ["all", "draft"]}},
+                    {"name": "sort", "in": "query", "schema": {"enum": ["new", "support"]}},
+                    {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+                    {"name": "per_page", "in": "query",
+                     "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+                ],
+                "responses": {"200": {"description": "Comments", "content": {
+                    "application/json": {"schema": {"type": "object", "properties": {
+                        "comments": {"type": "array",
+                                     "items": {"$ref": "#/components/schemas/Comment"}},
+                        "next_cursor": {"type": ["string", "null"]}}}}}},
+                    "400": error, "404": error},
+            }},
+        },
+        "components": {"schemas": {
+            "Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {
+                "code": {"type": "integer"}, "message": {"type": "string"}}}}},
+            "Draft": {"type": "object", "required": ["slug", "title", "status"], "properties": {
+                "slug": {"type": "string"}, "title": {"type": "string"},
+                "status": {"enum": ["draft", "open", "closed", "adopted"]},
+                "summary": {"type": "string"}, "office": {"type": "string"},
+                "opens_at": {"type": ["string", "null"]}, "closes_at": {"type": ["string", "null"]},
+                "url": {"type": "string"}}},
+            "DraftDetail": {"allOf": [{"$ref": "#/components/schemas/Draft"}, {
+                "type": "object", "properties": {
+                    "explanation": {"type": "string"},
+                    "versions": {"type": "array", "items": {"type": "object"}},
+                    "clauses": {"type": "array",
+                                "items": {"$ref": "#/components/schemas/Clause"}}}}]},
+            "Clause": {"type": "object", "required": ["kind", "label", "text", "children"],
+                       "properties": {
+                "id": {"type": "integer"},
+                "kind": {"enum": ["part", "subpart", "chapter", "section", "article",
+                                  "paragraph", "item", "subitem"]},
+                "label": {"type": "string"}, "heading": {"type": "string"},
+                "text": {"type": "string"}, "anchor": {"type": "string"},
+                "comment_count": {"type": "integer"},
+                "children": {"type": "array", "items": {"$ref": "#/components/schemas/Clause"}}}},
+            "Comment": {"type": "object", "properties": {
+                "id": {"type": "integer"}, "clause_id": {"type": ["integer", "null"]},
+                "stance": {"enum": ["support", "oppose", "suggest"]},
+                "body": {"type": "string"}, "proposed_wording": {"type": "string"},
+                "author": {"type": "string"}, "region": {"type": "string"},
+                "sector": {"type": "string"}, "support_count": {"type": "integer"},
+                "created_at": {"type": "string"}}},
+        }},
+    }
+
+
+@api_blueprint.errorhandler(404)
+def _not_found(error):
+    from flask_babel import gettext as _
+
+    return jsonify({"error": {"code": 404, "message": _("Not found.")}}), 404
+
+
+

@@ -1,0 +1,91 @@
+"""The `minyi` command: Flask's commands plus users, drafts and the demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask.cli import FlaskGroup, with_appcontext
+
+from app import create_app
+from app.extensions import db
+
+
+def _create_app(*_args, **_kwargs):
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app)
+def cli() -> None:
+    """Minyi (民意): public participation in lawmaking."""
+
+
+@cli.group()
+def users() -> None:
+    """Manage accounts."""
+
+
+@users.command("create")
+@click.option("--email", required=True)
+@click.option("--password", required=True)
+@click.option("--role", type=click.Choice(["public", "deputy", "staff", "admin"]),
+              default="public", show_default=True)
+@click.option("--name", default=None, help="Display name (default: the part before @).")
+@click.option("--deputy-level",
+              type=click.Choice(["national", "region", "city", "county", "township"]))
+@with_appcontext
+def create_user_command(email: str, password: str, role: str, name: str | None,
+                        deputy_level: str | None) -> None:
+    """Create an account."""
+    from app.accounts.services import AccountError, create_user
+
+    if len(password) < 8:
+        raise click.BadParameter("at least 8 characters", param_hint="--password")
+    try:
+        user = create_user(email, password, name or email.split("@")[0], role=role,
+                           deputy_level=deputy_level)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(f"created user {user.id} <{user.email}> with role {user.role}")
+
+
+@cli.group()
+def drafts() -> None:
+    """Manage drafts."""
+
+
+@drafts.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--title", required=True)
+@click.option("--slug", default=None)
+@click.option("--label", default="征求意见稿", show_default=True, help="Version label.")
+@with_appcontext
+def import_draft(file: Path, title: str, slug: str | None, label: str) -> None:
+    """Create an unpublished draft from a .txt, .md or .docx file."""
+    from drafts import services
+
+    try:
+        text, parsed = services.read_upload(file.name, file.read_bytes())
+        draft = services.create_draft(title, text, user=None, slug=slug, version_label=label,
+                                      source_filename=file.name, parsed=parsed)
+    except services.DraftError as error:
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    articles = len(parsed.articles())
+    for warning in parsed.warnings:
+        click.echo(f"warning: line {warning.line}: {warning.message}", err=True)
+    click.echo(f"imported {articles} articles as draft {draft.slug}")
+
+
+@cli.command("demo")
+@with_appcontext
+def demo() -> None:
+    """Load the demo: users of every role, a draft open for comment, comments."""
+    from app.demo import DEMO_PASSWORD, USERS, load_demo
+
+    draft = load_demo()
+    db.session.commit()
+    click.echo(f"demo draft: /drafts/{draft.slug}")
+    for email, _name, role, _level in USERS:
+        click.echo(f"  {role:7} {email} / {DEMO_PASSWORD}")

@@ -1,0 +1,217 @@
+"""Drafts, their versions, the clause tree of each version, and comments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models import User, utcnow
+
+DRAFT_STATUSES = ("draft", "open", "closed", "adopted")
+STANCES = ("support", "oppose", "suggest")
+COMMENT_STATUSES = ("unconfirmed", "pending", "published", "hidden", "rejected")
+AGE_BANDS = ("under_18", "18_29", "30_44", "45_59", "60_plus")
+CLAUSE_KINDS = ("part", "subpart", "chapter", "section", "article", "paragraph", "item", "subitem")
+#: clause kinds a comment can be attached to
+COMMENTABLE_KINDS = ("article", "paragraph", "item", "subitem")
+
+
+class Draft(db.Model):
+    """A draft regulation published for comment."""
+
+    __tablename__ = "drafts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: URL name, unique
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    #: the drafting explanation (起草说明)
+    explanation: Mapped[str] = mapped_column(Text, default="")
+    #: the office responsible for the draft
+    office: Mapped[str] = mapped_column(String(200), default="")
+    #: one of DRAFT_STATUSES
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    #: comment window, naive UTC
+    opens_at: Mapped[datetime | None]
+    closes_at: Mapped[datetime | None]
+    #: "pre": comments wait for a moderator; "post": published at once, moderated after
+    moderation: Mapped[str] = mapped_column(String(8), default="pre")
+    #: whether people without an account may comment (name + confirmed e-mail)
+    allow_guests: Mapped[bool] = mapped_column(default=False)
+    #: choices offered for the commenter's sector/occupation, set by staff per draft
+    sectors: Mapped[list] = mapped_column(JSON, default=list)
+    #: choices offered for the commenter's region
+    regions: Mapped[list] = mapped_column(JSON, default=list)
+    #: the version shown to the public
+    current_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("draft_versions.id", use_alter=True, ondelete="SET NULL")
+    )
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_at: Mapped[datetime | None]
+
+    versions: Mapped[list[DraftVersion]] = relationship(
+        back_populates="draft",
+        foreign_keys="DraftVersion.draft_id",
+        order_by="DraftVersion.sequence",
+        cascade="all, delete-orphan",
+    )
+    current_version: Mapped[DraftVersion | None] = relationship(
+        foreign_keys=[current_version_id], post_update=True
+    )
+
+    def is_open_for_comment(self, now: datetime | None = None) -> bool:
+        """Tell whether the comment window is open now."""
+        now = now or utcnow()
+        if self.status != "open":
+            return False
+        if self.opens_at and now < self.opens_at:
+            return False
+        return not (self.closes_at and now >= self.closes_at)
+
+    @property
+    def is_public(self) -> bool:
+        return self.status != "draft"
+
+
+class DraftVersion(db.Model):
+    """One text of a draft, such as the 征求意见稿 or the 二审稿."""
+
+    __tablename__ = "draft_versions"
+    __table_args__ = (UniqueConstraint("draft_id", "sequence"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id", ondelete="CASCADE"))
+    #: 1 for the first version, then 2, 3 …
+    sequence: Mapped[int] = mapped_column(default=1)
+    #: e.g. 征求意见稿, 一审稿, 通过稿
+    label: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str] = mapped_column(Text, default="")
+    #: the title found in the text itself
+    text_title: Mapped[str] = mapped_column(String(300), default="")
+    #: history lines before the body
+    preamble: Mapped[list] = mapped_column(JSON, default=list)
+    #: "zh" or "en"
+    language: Mapped[str] = mapped_column(String(8), default="zh")
+    #: the text exactly as pasted or extracted from the upload
+    source_text: Mapped[str] = mapped_column(Text, default="")
+    source_filename: Mapped[str] = mapped_column(String(255), default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    draft: Mapped[Draft] = relationship(back_populates="versions", foreign_keys=[draft_id])
+    clauses: Mapped[list[Clause]] = relationship(
+        back_populates="version", order_by="Clause.position", cascade="all, delete-orphan"
+    )
+
+
+class Clause(db.Model):
+    """One unit of a version's structure: chapter, article, paragraph, item …"""
+
+    __tablename__ = "clauses"
+    __outbox__ = "clause"
+    __table_args__ = (
+        UniqueConstraint("version_id", "anchor"),
+        Index("ix_clauses_version_position", "version_id", "position"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("draft_versions.id", ondelete="CASCADE"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("clauses.id", ondelete="CASCADE"))
+    #: one of CLAUSE_KINDS
+    kind: Mapped[str] = mapped_column(String(16))
+    #: as displayed: 第十二条, （一）
+    label: Mapped[str] = mapped_column(String(64), default="")
+    heading: Mapped[str] = mapped_column(String(300), default="")
+    #: the unit's own text, without its children
+    text: Mapped[str] = mapped_column(Text, default="")
+    number: Mapped[int | None]
+    sub_number: Mapped[int] = mapped_column(default=0)
+    #: URL fragment, unique within the version: art-12-p2-i3
+    anchor: Mapped[str] = mapped_column(String(64))
+    #: pre-order position in the version
+    position: Mapped[int]
+    depth: Mapped[int] = mapped_column(default=0)
+    #: identity of the clause across versions; equal to the id of its first appearance
+    lineage_id: Mapped[int | None] = mapped_column(index=True)
+    #: published comments on this unit (denormalised for the draft page)
+    comment_count: Mapped[int] = mapped_column(default=0)
+
+    version: Mapped[DraftVersion] = relationship(back_populates="clauses")
+    parent: Mapped[Clause | None] = relationship(remote_side=[id])
+
+    @property
+    def is_commentable(self) -> bool:
+        return self.kind in COMMENTABLE_KINDS
+
+
+class Comment(db.Model):
+    """An opinion on a clause or on a draft as a whole."""
+
+    __tablename__ = "comments"
+    __outbox__ = "comment"
+    __table_args__ = (
+        Index("ix_comments_clause_status_id", "clause_id", "status", "id"),
+        Index("ix_comments_clause_status_support", "clause_id", "status", "support_count", "id"),
+        Index("ix_comments_draft_status_id", "draft_id", "status", "id"),
+        Index("ix_comments_author", "author_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id", ondelete="CASCADE"))
+    #: the version the commenter read
+    version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("draft_versions.id", ondelete="SET NULL")
+    )
+    #: None for a comment on the whole draft
+    clause_id: Mapped[int | None] = mapped_column(ForeignKey("clauses.id", ondelete="SET NULL"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    #: guests only: the name they gave and their e-mail (never public)
+    guest_name: Mapped[str] = mapped_column(String(100), default="")
+    guest_email: Mapped[str] = mapped_column(String(254), default="")
+    #: one of STANCES
+    stance: Mapped[str] = mapped_column(String(16))
+    body: Mapped[str] = mapped_column(Text)
+    #: the wording the commenter proposes instead
+    proposed_wording: Mapped[str] = mapped_column(Text, default="")
+    region: Mapped[str] = mapped_column(String(100), default="")
+    sector: Mapped[str] = mapped_column(String(100), default="")
+    age_band: Mapped[str] = mapped_column(String(16), default="")
+    #: one of COMMENT_STATUSES
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    #: where the opinion came from: online, letter, hearing …
+    source: Mapped[str] = mapped_column(String(16), default="online")
+    #: the reason the moderator gave for the last decision
+    moderation_reason: Mapped[str] = mapped_column(Text, default="")
+    moderated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    moderated_at: Mapped[datetime | None]
+    #: random key of the form that produced the comment: a retry never creates a second one
+    submission_key: Mapped[str] = mapped_column(String(64), unique=True)
+    support_count: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    draft: Mapped[Draft] = relationship()
+    clause: Mapped[Clause | None] = relationship()
+    author: Mapped[User | None] = relationship(foreign_keys=[author_id])
+
+    @property
+    def display_name(self) -> str:
+        if self.author is not None:
+            return self.author.name
+        return self.guest_name
+
+
+class CommentSupport(db.Model):
+    """One user's support (agreement) for a published comment."""
+
+    __tablename__ = "comment_supports"
+    __table_args__ = (UniqueConstraint("comment_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
