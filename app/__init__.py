@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,17 @@ from app.config import Config, resolve_paths
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
 
 ROOT = Path(__file__).resolve().parent.parent
+#: packages that register their blueprints, helpers and listeners through `init_app(app)`
+FEATURE_MODULES = (
+    "app.i18n",
+    "app.views",
+    "app.accounts",
+    "app.accounts.admin",
+    "app.api",
+    "drafts",
+    "hearings",
+    "search",
+)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -37,36 +49,19 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     login_manager.init_app(app)
 
-    from app import i18n
+    from app.i18n import select_locale, select_timezone
 
-    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     socketio.init_app(
         app,
         message_queue=app.config.get("REDIS_URL"),
         async_mode=app.config.get("SOCKETIO_ASYNC_MODE"),
-        cors_allowed_origins=[],
     )
 
-    from app import outbox  # noqa: F401  (registers the change-log listener)
-    from app.accounts import auth_blueprint
-    from app.accounts.admin import admin_blueprint
-    from app.api import api_blueprint
-    from app.views import core_blueprint
-    from drafts.routes import drafts_blueprint, staff_drafts_blueprint
+    from app import errors, outbox  # noqa: F401  (outbox registers the change-log listener)
 
-    app.register_blueprint(core_blueprint)
-    app.register_blueprint(auth_blueprint)
-    app.register_blueprint(admin_blueprint)
-    app.register_blueprint(drafts_blueprint)
-    app.register_blueprint(staff_drafts_blueprint)
-    app.register_blueprint(api_blueprint)
-
-    i18n.init_app(app)
-    from app import errors
-    from drafts import display
-
-    display.init_app(app)
-
+    for name in FEATURE_MODULES:
+        import_module(name).init_app(app)
     errors.init_app(app)
     return app
 

@@ -196,4 +196,6 @@ def _not_found(error):
     return jsonify({"error": {"code": 404, "message": _("Not found.")}}), 404
 
 
-
+def init_app(app) -> None:
+    """Register the blueprint."""
+    app.register_blueprint(api_blueprint)

@@ -20,3 +20,8 @@ def index():
 def health():
     db.session.execute(text("SELECT 1"))
     return {"status": "ok"}
+
+
+def init_app(app) -> None:
+    """Register the blueprint."""
+    app.register_blueprint(core_blueprint)

@@ -17,6 +17,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
+from app.forms import choices
+
 STANCE_LABELS = {
     "support": _l("Support"),
     "oppose": _l("Oppose"),
@@ -78,7 +80,7 @@ class DraftForm(FlaskForm):
                                    format="%Y-%m-%dT%H:%M")
     moderation = RadioField(
         _l("Moderation"),
-        choices=[("pre", _l("Before publication")), ("post", _l("After publication"))],
+        choices=choices([("pre", _l("Before publication")), ("post", _l("After publication"))]),
         default="pre",
     )
     allow_guests = BooleanField(_l("Allow comments without an account (name and e-mail)"))
@@ -106,7 +108,7 @@ class DraftEditForm(DraftForm):
 class CommentForm(FlaskForm):
     stance = RadioField(
         _l("Your position"),
-        choices=list(STANCE_LABELS.items()),
+        choices=choices(STANCE_LABELS.items()),
         validators=[DataRequired(message=_l("Choose whether you support, oppose or suggest a "
                                             "change."))],
     )
@@ -120,7 +122,7 @@ class CommentForm(FlaskForm):
                          validators=[Length(max=100)])
     sector = SelectField(_l("Your sector or occupation"), choices=[], validate_choice=False,
                          validators=[Length(max=100)])
-    age_band = SelectField(_l("Age band"), choices=list(AGE_BAND_LABELS.items()))
+    age_band = SelectField(_l("Age band"), choices=choices(AGE_BAND_LABELS.items()), default="")
     guest_name = StringField(_l("Your name"), validators=[Optional(), Length(max=100)])
     guest_email = EmailField(_l("Your e-mail (to confirm the comment; never published)"),
                              validators=[Optional(), Email(), Length(max=254)])
@@ -129,15 +131,15 @@ class CommentForm(FlaskForm):
     def offer_choices(self, regions: list[str], sectors: list[str]) -> None:
         """Offer the draft's regions and sectors, or free text when staff set none."""
         blank = [("", _l("Prefer not to say"))]
-        self.region.choices = blank + [(r, r) for r in regions]
-        self.sector.choices = blank + [(s, s) for s in sectors]
+        self.region.choices = choices(blank + [(r, r) for r in regions])
+        self.sector.choices = choices(blank + [(s, s) for s in sectors])
 
 
 class ModerationForm(FlaskForm):
     action = SelectField(
         _l("Decision"),
-        choices=[("publish", _l("Publish")), ("hide", _l("Hide")),
-                 ("reject", _l("Reject as spam"))],
+        choices=choices([("publish", _l("Publish")), ("hide", _l("Hide")),
+                         ("reject", _l("Reject as spam"))]),
     )
     reason = StringField(_l("Reason"), validators=[Length(max=500)])
 

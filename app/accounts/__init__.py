@@ -131,3 +131,8 @@ def set_language():
 @login_required
 def account():
     return redirect(url_for("drafts.my_comments"))
+
+
+def init_app(app) -> None:
+    """Register the blueprint."""
+    app.register_blueprint(auth_blueprint)

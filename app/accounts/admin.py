@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, select
 from app import audit
 from app.accounts.forms import DeputyGroupForm, UserAdminForm
 from app.extensions import db
+from app.forms import choices
 from app.models import DeputyGroup, User
 from app.permissions import admin_required
 
@@ -39,7 +40,7 @@ def edit_user(user_id: int):
     user = db.session.get(User, user_id) or abort(404)
     form = UserAdminForm(obj=user)
     groups = db.session.scalars(select(DeputyGroup).order_by(DeputyGroup.name)).all()
-    form.deputy_group_id.choices = [(0, _("— none —"))] + [(g.id, g.name) for g in groups]
+    form.deputy_group_id.choices = choices([(0, _("— none —"))] + [(g.id, g.name) for g in groups])
     if request.method == "GET":
         form.deputy_group_id.data = user.deputy_group_id or 0
         form.deputy_level.data = user.deputy_level or ""
@@ -97,3 +98,8 @@ def edit_deputy_group(group_id: int | None = None):
             flash(_("The deputy group has been saved."), "success")
             return redirect(url_for("admin.deputy_groups"))
     return render_template("admin/deputy_group_edit.html", form=form, group=group)
+
+
+def init_app(app) -> None:
+    """Register the blueprint."""
+    app.register_blueprint(admin_blueprint)

@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
+from app.forms import choices
 from app.models import DEPUTY_LEVELS, ROLES
 
 
@@ -17,7 +18,7 @@ def role_choices() -> list[tuple[str, str]]:
         "staff": _l("Legislative staff"),
         "admin": _l("Administrator"),
     }
-    return [(role, labels[role]) for role in ROLES]
+    return choices((role, labels[role]) for role in ROLES)
 
 
 def deputy_level_choices() -> list[tuple[str, str]]:
@@ -28,7 +29,7 @@ def deputy_level_choices() -> list[tuple[str, str]]:
         "county": _l("County"),
         "township": _l("Township"),
     }
-    return [("", _l("— none —"))] + [(level, labels[level]) for level in DEPUTY_LEVELS]
+    return choices([("", _l("— none —"))] + [(level, labels[level]) for level in DEPUTY_LEVELS])
 
 
 class RegisterForm(FlaskForm):
@@ -62,7 +63,7 @@ class ResetPasswordForm(FlaskForm):
 
 
 class LanguageForm(FlaskForm):
-    language = SelectField(_l("Language"), choices=[("zh", "中文"), ("en", "English")])
+    language = SelectField(_l("Language"), choices=choices([("zh", "中文"), ("en", "English")]))
 
 
 class UserAdminForm(FlaskForm):
