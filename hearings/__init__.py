@@ -7,3 +7,4 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the hearings blueprints (none yet)."""
+    from hearings import models  # noqa: F401  (the tables belong to the app's metadata)
