@@ -17,6 +17,7 @@ from app.extensions import babel, csrf, db, limiter, login_manager, migrate, soc
 ROOT = Path(__file__).resolve().parent.parent
 #: packages that register their blueprints, helpers and listeners through `init_app(app)`
 FEATURE_MODULES = (
+    "app.security",
     "app.i18n",
     "app.views",
     "app.accounts",

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -53,6 +62,7 @@ def register():
             form.email.errors.append(str(error))
         else:
             db.session.commit()
+            session.clear()
             login_user(user)
             flash(_("Welcome! Your account has been created."), "success")
             return redirect(_safe_next(url_for("core.index")))
@@ -68,8 +78,10 @@ def login():
         if user is None:
             form.password.errors.append(_("Wrong e-mail address or password."))
         else:
+            target = _safe_next(url_for("core.index"))
+            session.clear()  # a new session on login: nothing set before survives
             login_user(user, remember=form.remember.data)
-            return redirect(_safe_next(url_for("core.index")))
+            return redirect(target)
     return render_template("auth/login.html", form=form)
 
 
