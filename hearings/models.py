@@ -68,6 +68,8 @@ class Hearing(db.Model):
         ForeignKey("speaker_registrations.id", ondelete="SET NULL", use_alter=True))
     timer_started_at: Mapped[datetime | None]
     timer_extra_seconds: Mapped[int] = mapped_column(default=0)
+    #: live state: the agenda item under way, e.g. 询问, 辩论
+    current_agenda_item: Mapped[str] = mapped_column(String(200), default="")
     #: the last sequence number handed to a live event of this hearing
     last_seq: Mapped[int] = mapped_column(default=0)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -327,3 +329,19 @@ class RecordSignoff(db.Model):
     role: Mapped[str] = mapped_column(String(16))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     signed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class HearingSuggestion(db.Model):
+    """The hearing body's suggestion (处理意见和建议) for the report, on one question or overall."""
+
+    __tablename__ = "hearing_suggestions"
+    __table_args__ = (UniqueConstraint("hearing_id", "question_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hearing_id: Mapped[int] = mapped_column(ForeignKey("hearings.id", ondelete="CASCADE"))
+    #: the question the suggestion answers; None for the overall suggestion
+    question_id: Mapped[int | None] = mapped_column(
+        ForeignKey("hearing_questions.id", ondelete="CASCADE"))
+    body: Mapped[str] = mapped_column(Text, default="")
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
