@@ -65,7 +65,6 @@ def app(tmp_path, migrated_template) -> Iterator[Flask]:
         "DATA_DIR": str(tmp_path),
         "SECRET_KEY": "test-secret",
         "RATELIMIT_ENABLED": False,
-        "SERVER_NAME": "minyi.test",
     }
     if PG_URL:
         config["SQLALCHEMY_DATABASE_URI"] = PG_URL
@@ -81,7 +80,18 @@ def app(tmp_path, migrated_template) -> Iterator[Flask]:
 
 
 class Client(FlaskClient):
-    """A test client that logs in through the real form and sends the session's CSRF token."""
+    """A test client that logs in through the real form and sends the session's CSRF token.
+
+    Each request runs in an application context of its own, as in production: `g`, the
+    logged-in user and the database session are never shared with the test or other requests.
+    The test's own session is rolled back afterwards so that it sees what the request wrote.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        db.session.rollback()
+        return response
 
     def csrf_token(self) -> str:
         page = self.get("/login").get_data(as_text=True)
@@ -164,6 +174,37 @@ def make_draft(app: Flask, make_user):
             services.change_status(draft, "adopted", user=staff)
         db.session.commit()
         return draft
+
+    return factory
+
+
+@pytest.fixture
+def make_comment(app: Flask, make_user):
+    """Submit a comment through the service and bring it to `status` (a moderator decides); commits."""
+    from drafts import services
+
+    counter = iter(range(1, 1_000_000))
+    people: dict[str, User] = {}
+
+    def person(role: str) -> User:
+        if role not in people:
+            people[role] = make_user(role)
+        return people[role]
+
+    def factory(draft, anchor: str | None = "art-6", body: str = "建议进一步明确。", *,
+                user: User | None = None, status: str = "published", stance: str = "suggest",
+                reason: str = "测试理由", **fields):
+        clause = services.clause_by_anchor(draft.current_version, anchor) if anchor else None
+        data = services.CommentInput(stance=stance, body=body,
+                                     submission_key=f"test-comment-{next(counter):07d}", **fields)
+        comment, _new = services.submit_comment(draft, clause, data,
+                                                user=user or person("public"))
+        if comment.status != status:
+            action = {"published": "publish", "hidden": "hide", "rejected": "reject"}[status]
+            services.moderate(comment, action, user=person("staff"),
+                              reason="" if action == "publish" else reason)
+        db.session.commit()
+        return comment
 
     return factory
 
