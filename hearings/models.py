@@ -166,8 +166,10 @@ class SpeakerRegistration(db.Model):
     status: Mapped[str] = mapped_column(String(16), default="registered")
     #: place on the waitlist, 1 first
     waitlist_position: Mapped[int | None]
-    #: why the selection put the registrant in or out, in plain words
+    #: why the selection put the registrant in or out: a reason code (hearings.services.REASONS)
     selection_reason: Mapped[str] = mapped_column(Text, default="")
+    #: the reason's parameters, so that it can be put in plain words in the reader's language
+    selection_reason_params: Mapped[dict] = mapped_column(JSON, default=dict)
     #: whether staff changed the proposal by hand for this registrant
     selected_by_hand: Mapped[bool] = mapped_column(default=False)
     #: running order and speaking time at the hearing
