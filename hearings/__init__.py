@@ -7,4 +7,6 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the hearings blueprints (none yet)."""
-    from hearings import models  # noqa: F401  (the tables belong to the app's metadata)
+    from hearings import live_routes, models  # noqa: F401  (models: the app's metadata)
+
+    live_routes.init_app(app)
