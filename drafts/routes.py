@@ -28,7 +28,7 @@ from app import audit
 from app.extensions import db, limiter
 from app.mail import send_email
 from app.masking import mask_personal_data
-from app.models import utcnow
+from app.models import User, utcnow
 from app.permissions import staff_required
 from drafts import services
 from drafts.forms import (
@@ -41,7 +41,7 @@ from drafts.forms import (
     StatusForm,
     lines,
 )
-from drafts.models import Comment, Draft
+from drafts.models import Clause, Comment, Draft
 from drafts.parser import parse
 
 drafts_blueprint = Blueprint("drafts", __name__, url_prefix="/drafts")
@@ -133,25 +133,32 @@ def comment(slug: str):
             guest_email=form.guest_email.data or "",
         )
         try:
-            new_comment, is_new = services.submit_comment(
-                draft, unit, data, user=user,
-                max_length=current_app.config["COMMENT_MAX_LENGTH"])
+            new_comment, is_new = _save_comment(draft, unit, data, user)
         except services.CommentError as error:
             _form_error(form, error)
         else:
-            try:
-                db.session.commit()
-            except IntegrityError as error:
-                db.session.rollback()
-                if not services.is_duplicate_submission(error):
-                    raise
-                new_comment, is_new = services.comment_by_submission_key(data.submission_key), False
             if is_new and new_comment.status == "unconfirmed":
                 _send_guest_confirmation(new_comment)
             return redirect(url_for("drafts.submitted", slug=draft.slug,
                                     key=new_comment.submission_key))
     return render_template("drafts/comment_form.html", draft=draft, unit=unit, form=form,
                            article=services.article_of(unit) if unit else None)
+
+
+def _save_comment(draft: Draft, unit: Clause | None, data: services.CommentInput,
+                  user: User | None) -> tuple[Comment, bool]:
+    """Submit and commit a comment; when a parallel request committed the same key first,
+    return its comment (the insert fails at the flush or at the commit, depending on timing)."""
+    try:
+        comment, is_new = services.submit_comment(
+            draft, unit, data, user=user, max_length=current_app.config["COMMENT_MAX_LENGTH"])
+        db.session.commit()
+    except IntegrityError as error:
+        db.session.rollback()
+        if not services.is_duplicate_submission(error):
+            raise
+        return services.comment_by_submission_key(data.submission_key), False
+    return comment, is_new
 
 
 def _form_error(form: CommentForm, error: services.CommentError) -> None:

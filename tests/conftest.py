@@ -50,6 +50,21 @@ def migrated_template(tmp_path_factory) -> Path | None:
     return folder / "minyi.sqlite3"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes() -> Iterator[None]:
+    """Hash passwords with a small scrypt cost: the same code path at a fraction of the time."""
+    from werkzeug.security import generate_password_hash
+
+    from app import models
+
+    def cheap(password: str, method: str = "scrypt", salt_length: int = 16) -> str:
+        return generate_password_hash(password, method="scrypt:1024:8:1", salt_length=salt_length)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(models, "generate_password_hash", cheap)
+        yield
+
+
 def _empty_postgres(app: Flask) -> None:
     with app.app_context():
         tables = [t.name for t in db.metadata.sorted_tables]
@@ -180,7 +195,7 @@ def make_draft(app: Flask, make_user):
 
 @pytest.fixture
 def make_comment(app: Flask, make_user):
-    """Submit a comment through the service and bring it to `status` (a moderator decides); commits."""
+    """Submit a comment through the service, then let a moderator bring it to `status`; commits."""
     from drafts import services
 
     counter = iter(range(1, 1_000_000))
