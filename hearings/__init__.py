@@ -6,7 +6,11 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the hearings blueprints (none yet)."""
+    """Register the hearings blueprints."""
+    from hearings.routes import hearings_blueprint, staff_hearings_blueprint
+
+    app.register_blueprint(hearings_blueprint)
+    app.register_blueprint(staff_hearings_blueprint)
     from hearings import live_routes, models  # noqa: F401  (models: the app's metadata)
 
     live_routes.init_app(app)
