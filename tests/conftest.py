@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from app import create_app
 from app.extensions import db
@@ -23,7 +23,31 @@ REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "corpus" / "laws"
 DEMO_TEXT = REPO / "app" / "demo" / "draft.txt"
 PASSWORD = "correct-horse-battery"
-PG_URL = os.environ.get("MINYI_TEST_DATABASE_URL")
+
+
+def _worker_database(url: str | None) -> str | None:
+    """Give each xdist worker a PostgreSQL database of its own: `<name>_gw0`, `<name>_gw1`, ..."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(hide_password=False)
+
+
+PG_URL = _worker_database(os.environ.get("MINYI_TEST_DATABASE_URL"))
+
+
+def _create_database(url: str) -> None:
+    """Create the PostgreSQL database named in `url` unless it exists."""
+    target = make_url(url)
+    server = create_engine(target.set(drivername="postgresql+psycopg", database="postgres"),
+                           isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                             {"name": target.database})
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+    server.dispose()
 
 
 def _upgrade(config: dict) -> None:
@@ -40,6 +64,7 @@ def migrated_template(tmp_path_factory) -> Path | None:
     """Run the migrations once: into a template SQLite file, or into the PostgreSQL database."""
     folder = tmp_path_factory.mktemp("template")
     if PG_URL:
+        _create_database(PG_URL)
         engine = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
