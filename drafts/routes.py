@@ -449,8 +449,8 @@ def _csv_rows(draft: Draft):
             comment.id, comment.created_at.isoformat(timespec="seconds"), comment.status,
             comment.clause.label if comment.clause else "", comment.stance,
             _csv_safe(comment.body), _csv_safe(comment.proposed_wording),
-            _csv_safe(comment.display_name), comment.region, comment.sector, comment.age_band,
-            comment.support_count, _csv_safe(comment.moderation_reason),
+            _csv_safe(comment.display_name), _csv_safe(comment.region), _csv_safe(comment.sector),
+            comment.age_band, comment.support_count, _csv_safe(comment.moderation_reason),
         ])
         yield buffer.getvalue()
         buffer.seek(0)
