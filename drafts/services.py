@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import gettext as _
@@ -264,6 +264,10 @@ class ClauseNode:
     clause: Clause
     children: list[ClauseNode]
     total_comments: int = 0
+    #: what unit_label returns for the clause, e.g. 第八条第一款第一项
+    citation: str = ""
+    #: the citation's parts from the article down; empty above articles
+    citation_parts: list[str] = field(default_factory=list)
 
 
 def clause_tree(version: DraftVersion) -> list[ClauseNode]:
@@ -271,15 +275,23 @@ def clause_tree(version: DraftVersion) -> list[ClauseNode]:
     clauses = db.session.scalars(
         select(Clause).where(Clause.version_id == version.id).order_by(Clause.position)
     ).all()
+    english = version.language == "en"
     nodes: dict[int, ClauseNode] = {}
     roots: list[ClauseNode] = []
     for clause in clauses:
         node = ClauseNode(clause, [])
         nodes[clause.id] = node
-        if clause.parent_id is None:
+        parent = nodes[clause.parent_id] if clause.parent_id is not None else None
+        if parent is None:
             roots.append(node)
         else:
-            nodes[clause.parent_id].children.append(node)
+            parent.children.append(node)
+        # built from the parent's parts: unit_label per clause would walk the parents
+        # through the ORM, which made the draft page of a 120-article text miss its budget
+        if clause.kind in CITED_KINDS:
+            node.citation_parts = [*(parent.citation_parts if parent else []),
+                                   _citation_part(clause, english)]
+        node.citation = _join_citation(clause, node.citation_parts, english)
 
     def total(node: ClauseNode) -> int:
         node.total_comments = node.clause.comment_count + sum(total(c) for c in node.children)
@@ -557,28 +569,35 @@ def status_counts(draft: Draft) -> dict[str, int]:
     ).all())
 
 
+#: the clause kinds whose labels make up a citation
+CITED_KINDS = ("article", "paragraph", "item", "subitem")
+
+
 def unit_label(clause: Clause) -> str:
     """Return the citation of a clause, e.g. 第八条第一款第（一）项 or Article 8(1)(a)."""
     chain = []
     node: Clause | None = clause
-    while node is not None and node.kind in ("article", "paragraph", "item", "subitem"):
+    while node is not None and node.kind in CITED_KINDS:
         chain.append(node)
         node = node.parent
-    chain.reverse()
     english = clause.version.language == "en" if clause.version else False
-    parts = []
-    for unit in chain:
-        if unit.kind == "article":
-            parts.append(unit.label)
-        elif english:
-            parts.append(f"({unit.number})" if unit.kind == "paragraph" else unit.label)
-        elif unit.kind == "paragraph":
-            parts.append(unit.label)
-        elif unit.number:
-            word = "项" if unit.kind == "item" else "目"
-            parts.append(f"第{int_to_chinese_numeral(unit.number)}{word}")
-        else:
-            parts.append(unit.label)
+    parts = [_citation_part(unit, english) for unit in reversed(chain)]
+    return _join_citation(clause, parts, english)
+
+
+def _citation_part(unit: Clause, english: bool) -> str:
+    """Return one unit's part of a citation: 第八条, 第一款, 第一项 or (a)."""
+    if unit.kind == "article":
+        return unit.label
+    if english:
+        return f"({unit.number})" if unit.kind == "paragraph" else unit.label
+    if unit.kind == "paragraph" or not unit.number:
+        return unit.label
+    word = "项" if unit.kind == "item" else "目"
+    return f"第{int_to_chinese_numeral(unit.number)}{word}"
+
+
+def _join_citation(clause: Clause, parts: list[str], english: bool) -> str:
     if not parts:
         return f"{clause.label} {clause.heading}".strip()
     return (" " if english else "").join(parts)
