@@ -14,6 +14,7 @@ __all__ = [
     "ParseWarning",
     "ParsedText",
     "chinese_numeral_to_int",
+    "docx_text",
     "int_to_chinese_numeral",
     "parse",
     "parse_docx",
