@@ -46,7 +46,9 @@ def _safe_next(default: str) -> str:
     """Return the `next` target if it stays on this site."""
     target = request.args.get("next") or request.form.get("next") or ""
     parts = urlsplit(target)
-    if target.startswith("/") and not target.startswith("//") and not parts.netloc:
+    # browsers read a backslash as "/" and drop tabs and newlines: "/\host" leaves the site
+    if (target.startswith("/") and not target.startswith("//") and not parts.netloc
+            and not any(char in target for char in "\\\t\r\n")):
         return target
     return default
 

@@ -34,6 +34,12 @@ def users():
     return render_template("admin/users.html", page=page, q=query, role=role)
 
 
+def _account_facts(user: User) -> dict:
+    """Return what an administrator can change about an account's rights, for the audit log."""
+    return {"role": user.role, "active": user.active, "deputy_level": user.deputy_level,
+            "deputy_group_id": user.deputy_group_id}
+
+
 @admin_blueprint.route("/users/<int:user_id>", methods=["GET", "POST"])
 @admin_required
 def edit_user(user_id: int):
@@ -48,7 +54,7 @@ def edit_user(user_id: int):
         if user.id == current_user.id and form.role.data != "admin":
             form.role.errors.append(_("You cannot take away your own administrator role."))
         else:
-            before = {"role": user.role, "active": user.active}
+            before = _account_facts(user)
             user.name = form.name.data
             user.role = form.role.data
             user.active = form.active.data
@@ -56,7 +62,7 @@ def edit_user(user_id: int):
             user.deputy_level = (form.deputy_level.data or "city") if is_deputy else None
             user.deputy_group_id = (form.deputy_group_id.data or None) if is_deputy else None
             audit.record(current_user, "user.update", user, before=before,
-                         after={"role": user.role, "active": user.active})
+                         after=_account_facts(user))
             db.session.commit()
             flash(_("The account has been saved."), "success")
             return redirect(url_for("admin.users"))
