@@ -229,9 +229,28 @@ def post_note(
     speaker_id: int | None = None,
     agenda_item: str | None = None,
 ) -> tuple[HearingNote, HearingEvent]:
-    """Add a note tied to the current speaker and agenda item unless others are given."""
+    """Add a note during the hearing, tied to the current speaker and agenda item unless
+    others are given."""
     _check_live(hearing)
     _note_kind_allowed(user, hearing, kind, visibility)
+    return add_note(hearing, user, body, kind=kind, visibility=visibility,
+                    clause_lineage_ids=clause_lineage_ids, speaker_id=speaker_id,
+                    agenda_item=agenda_item)
+
+
+def add_note(
+    hearing: Hearing,
+    user: User,
+    body: str,
+    *,
+    kind: str = "record",
+    visibility: str = "public",
+    clause_lineage_ids: Iterable[object] = (),
+    speaker_id: int | None = None,
+    agenda_item: str | None = None,
+) -> tuple[HearingNote, HearingEvent]:
+    """Store a note with its first revision and announce it; the caller has checked the right
+    to write it."""
     if speaker_id is not None and speaker_by_id(hearing, speaker_id) is None:
         raise LiveError(_("Choose a speaker of this hearing."))
     now = utcnow()
