@@ -153,6 +153,11 @@ def openapi_document() -> dict:
                         "next_cursor": {"type": ["string", "null"]}}}}}},
                     "400": error, "404": error},
             }},
+            "/api/v1/openapi.json": {"get": {
+                "summary": "This document",
+                "responses": {"200": {"description": "OpenAPI 3.1 document", "content": {
+                    "application/json": {"schema": {"type": "object"}}}}},
+            }},
         },
         "components": {"schemas": {
             "Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {
