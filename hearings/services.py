@@ -704,7 +704,8 @@ def _registrations(hearing: Hearing, *statuses: str) -> list[SpeakerRegistration
 
 def registrations(hearing: Hearing) -> list[SpeakerRegistration]:
     """Return every registration and invited speaker of the hearing, in registration order."""
-    return _registrations(hearing, *ACTIVE, "withdrawn")
+    return sorted(_registrations(hearing, *ACTIVE, "withdrawn"),
+                  key=lambda r: (r.created_at, r.id))
 
 
 # --- written statements -------------------------------------------------------------------

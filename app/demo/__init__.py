@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from app.accounts.services import create_user, find_user_by_email
+from app.demo.hearing import load_demo_hearing
 from app.extensions import db
 from app.models import DeputyGroup, User, utcnow
 from drafts import services as drafts
@@ -109,5 +110,6 @@ def load_demo() -> Draft:
             action = {"published": "publish", "rejected": "reject", "hidden": "hide"}[status]
             drafts.moderate(comment, action, user=staff,
                             reason="" if action == "publish" else "广告信息")
+    load_demo_hearing(draft, users)
     db.session.flush()
     return draft

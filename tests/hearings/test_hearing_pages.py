@@ -162,3 +162,47 @@ def test_staff_pages_refuse_public_and_deputies(client, make_user, make_hearing)
         notice = client.post_form(f"/staff/hearings/{hearing.slug}/steps/notice")
         assert notice.status_code == 403
         client.post_form("/logout")
+
+
+def test_every_page_renders_for_the_demo_hearing(client, make_client):
+    from app.demo import DEMO_PASSWORD, load_demo
+    from app.demo.hearing import HEARING_SLUG
+    from app.models import User
+
+    load_demo()
+    db.session.commit()
+    hearing = services.hearing_by_slug(HEARING_SLUG)
+    registrations = services.registrations(hearing)
+    assert len(registrations) >= 13
+    assert {r.status for r in registrations} == {"selected", "waitlisted", "not_selected"}
+    deputies = services.observers(hearing, "deputy")
+    assert len(deputies) == 2 and sum(o.embedded for o in deputies) == 1
+
+    def user(email: str) -> User:
+        return db.session.scalar(select(User).where(User.email == email))
+
+    staff = make_client()
+    staff.login(user("staff@demo.minyi"), DEMO_PASSWORD)
+    first = registrations[0]
+    observer = services.observers(hearing)[0]
+    for url in ("/staff/hearings/", "/staff/hearings/new", f"/staff/hearings/{HEARING_SLUG}",
+                f"/staff/hearings/{HEARING_SLUG}/edit",
+                f"/staff/hearings/{HEARING_SLUG}/registrations",
+                f"/staff/hearings/{HEARING_SLUG}/registrations?position=oppose&sector=居民",
+                f"/staff/hearings/{HEARING_SLUG}/registrations/{first.id}",
+                f"/staff/hearings/{HEARING_SLUG}/invited", f"/staff/hearings/{HEARING_SLUG}/order",
+                f"/staff/hearings/{HEARING_SLUG}/observers"):
+        for lang in ("en", "zh"):
+            response = staff.get(f"{url}{'&' if '?' in url else '?'}lang={lang}")
+            assert response.status_code == 200, url
+    assert observer.user.name in staff.get(
+        f"/staff/hearings/{HEARING_SLUG}/observers").get_data(as_text=True)
+    citizen = make_client()
+    citizen.login(user("citizen1@demo.minyi"), DEMO_PASSWORD)
+    for url in ("/hearings/", f"/hearings/{HEARING_SLUG}", f"/hearings/{HEARING_SLUG}/register",
+                f"/hearings/{HEARING_SLUG}/registration", f"/hearings/{HEARING_SLUG}/observe",
+                "/hearings/mine"):
+        assert citizen.get(url).status_code == 200, url
+    deputy = make_client()
+    deputy.login(user("deputy2@demo.minyi"), DEMO_PASSWORD)
+    assert hearing.title in deputy.get("/hearings/mine").get_data(as_text=True)
