@@ -29,6 +29,7 @@ from hearings import ical, services
 from hearings.forms import (
     DEADLINE_STATE_LABELS,
     HEARING_STATUS_LABELS,
+    KIND_LABELS,
     OBSERVER_STATUS_LABELS,
     POSITION_LABELS,
     PROCEDURE_LABELS,
@@ -66,6 +67,7 @@ def _hearing_helpers() -> dict:
         "step_labels": STEP_LABELS,
         "step_action_labels": STEP_ACTION_LABELS,
         "deadline_state_labels": DEADLINE_STATE_LABELS,
+        "speaker_kind_labels": KIND_LABELS,
         "selection_reason": lambda r: services.explain(r, POSITION_LABELS),
     }
 
