@@ -570,7 +570,7 @@ def move(slug: str, registration_id: int):
 
 
 def _safe_next(target: str | None) -> bool:
-    return bool(target) and target.startswith("/") and not target.startswith("//")
+    return bool(target) and target.startswith("/") and not target.startswith(("//", "/\\"))
 
 
 @staff_hearings_blueprint.route("/<slug>/registrations/<int:registration_id>/withdraw",

@@ -230,6 +230,10 @@ def _check_plan(data: HearingInput, hearing: Hearing | None) -> None:
         raise HearingError(_("Choose the ordinary or the simplified procedure."), "procedure")
     if not data.place.strip() and not data.online_url.strip():
         raise HearingError(_("Give the place or the online link, or both."), "place")
+    if data.online_url.strip() and not data.online_url.strip().startswith(("https://",
+                                                                           "http://")):
+        raise HearingError(_("The online link must start with https:// or http://."),
+                           "online_url")
     questions = [q for q in data.questions if q.text.strip()]
     if not questions:
         raise HearingError(_("Give at least one question to be heard."), "questions")

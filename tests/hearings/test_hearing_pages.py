@@ -64,7 +64,7 @@ def test_staff_create_a_hearing_with_questions_linked_to_clauses(staff_client, m
     assert db.session.scalar(select(AuditLog).where(AuditLog.action == "hearing.create"))
 
 
-def test_unknown_clause_anchor_and_end_before_start_are_refused(staff_client, make_draft):
+def test_unknown_anchor_end_before_start_and_script_links_are_refused(staff_client, make_draft):
     draft = make_draft()
     bad = staff_client.post_form("/staff/hearings/new",
                                  plan(draft, **{"questions-0-clauses": "art-99"}))
@@ -72,6 +72,9 @@ def test_unknown_clause_anchor_and_end_before_start_are_refused(staff_client, ma
     backwards = staff_client.post_form("/staff/hearings/new",
                                        plan(draft, ends_at="2031-05-20T08:00"))
     assert backwards.status_code == 200
+    script = staff_client.post_form("/staff/hearings/new",
+                                    plan(draft, online_url="javascript://example.org/%0Aalert(1)"))
+    assert script.status_code == 200
     assert db.session.scalar(select(Hearing)) is None
 
 
