@@ -17,6 +17,7 @@ from sqlalchemy import or_, select, update
 
 from app.extensions import db
 from app.models import User, utcnow
+from drafts.models import Clause
 from hearings.models import (
     Hearing,
     HearingEvent,
@@ -159,6 +160,17 @@ def iso(moment: datetime | None) -> str | None:
 # --- notes ------------------------------------------------------------------------------------
 
 
+def clause_labels(hearing: Hearing, lineage_ids: Iterable[int]) -> list[str]:
+    """Return the labels (第十一条) of the clauses of the hearing's version, in text order."""
+    lineage_ids = list(lineage_ids)
+    if not lineage_ids:
+        return []
+    return list(db.session.scalars(
+        select(Clause.label).where(Clause.version_id == hearing.version_id,
+                                   Clause.lineage_id.in_(lineage_ids))
+        .order_by(Clause.position)))
+
+
 def note_payload(note: HearingNote) -> dict:
     """Return a note as plain data for an event."""
     speaker = note.speaker
@@ -172,6 +184,7 @@ def note_payload(note: HearingNote) -> dict:
         "speaker": speaker_label(speaker) if speaker else "",
         "agenda_item": note.agenda_item,
         "clause_lineage_ids": list(note.clause_lineage_ids or []),
+        "clause_labels": clause_labels(note.hearing, note.clause_lineage_ids or []),
         "body": note.body,
         "revision": note.revision,
         "created_at": iso(note.created_at),

@@ -304,3 +304,85 @@ def test_no_notes_after_the_hearing(make_hearing, live_client):
     recorder = hearing.recorder
     console = live_client(recorder, hearing)
     assert post(console, "会后补记")["ok"] is False
+
+
+# --- the pages, with and without JavaScript --------------------------------------------------
+
+
+def test_live_page_shows_the_notes_without_javascript(hearing, recorder, make_observer,
+                                                      make_speaker, make_client):
+    speaker = make_speaker(hearing, "张明", order=1)
+    live.change_speaker(hearing, hearing.chair, speaker.id, "陈述")
+    live.post_note(hearing, recorder, "张明支持第十一条的修改。")
+    db.session.commit()
+    browser = make_client()
+    browser.login(make_observer(hearing))
+    page = browser.get(f"/hearings/{hearing.slug}/live").get_data(as_text=True)
+    assert "张明支持第十一条的修改。" in page
+    assert "陈述：张明" in page
+    assert f'data-last-seq="{hearing.last_seq}"' in page
+    assert f'href="/hearings/{hearing.slug}/live"' in page  # the refresh link
+    assert "<script>" not in page and " onclick=" not in page
+    assert 'id="console-heading"' not in page
+
+
+def test_live_page_refuses_those_who_may_not_observe(hearing, make_user, make_client):
+    browser = make_client()
+    assert browser.get(f"/hearings/{hearing.slug}/live").status_code == 302  # to the login
+    browser.login(make_user("public"))
+    assert browser.get(f"/hearings/{hearing.slug}/live").status_code == 403
+    assert browser.get(f"/hearings/{hearing.slug}/chair").status_code == 403
+    assert browser.get("/hearings/no-such-hearing/live").status_code == 404
+
+
+def test_recorder_works_without_javascript(hearing, recorder, make_speaker, make_client):
+    speaker = make_speaker(hearing, "李华", order=1)
+    browser = make_client()
+    browser.login(recorder)
+    base = f"/hearings/{hearing.slug}/live"
+    assert browser.post_form(f"{base}/speaker", {"speaker_id": speaker.id,
+                                                  "agenda_item": "陈述"}).status_code == 302
+    assert browser.post_form(f"{base}/timer", {"action": "start"}).status_code == 302
+    assert browser.post_form(f"{base}/timer", {"action": "extend",
+                                                "seconds": 120}).status_code == 302
+    response = browser.post_form(f"{base}/notes", {"kind": "record", "body": "李华发言要点"})
+    assert response.status_code == 302
+    note = db.session.scalar(select(HearingNote))
+    assert (note.body, note.speaker_id, note.agenda_item) == ("李华发言要点", speaker.id, "陈述")
+    browser.post_form(f"{base}/notes/{note.id}", {"body": "李华发言要点（修订）", "revision": 1})
+    stale = browser.post_form(f"{base}/notes/{note.id}", {"body": "旧稿", "revision": 1},
+                              follow_redirects=True)
+    assert "Someone changed this note" in stale.get_data(as_text=True)
+    page = browser.get(base).get_data(as_text=True)
+    assert "李华发言要点（修订）" in page and 'id="console-heading"' in page
+    chair = browser.get(f"/hearings/{hearing.slug}/chair").get_data(as_text=True)
+    assert "李华" in chair and 'id="timer"' in chair
+    types = db.session.scalars(select(HearingEvent.type).order_by(HearingEvent.seq)).all()
+    assert types == ["speaker_changed", "timer", "timer", "note_created", "note_updated"]
+    assert browser.post_form(f"{base}/end").status_code == 302
+    db.session.refresh(hearing)
+    assert hearing.status == "held"
+
+
+def test_http_changes_reach_socket_observers(hearing, recorder, make_observer, live_client,
+                                             make_client):
+    observer = live_client(make_observer(hearing), hearing)
+    observer.get_received("/hearings")
+    browser = make_client()
+    browser.login(recorder)
+    browser.post_form(f"/hearings/{hearing.slug}/live/notes", {"body": "无脚本发出的记录"})
+    (created,) = received(observer, "note_created")
+    assert created["payload"]["body"] == "无脚本发出的记录"
+
+
+def test_deputy_observation_form(hearing, make_observer, make_client):
+    deputy = make_observer(hearing)
+    browser = make_client()
+    browser.login(deputy)
+    browser.post_form(f"/hearings/{hearing.slug}/live/notes",
+                      {"kind": "question", "visibility": "private", "body": "请问收费依据？"})
+    note = db.session.scalar(select(HearingNote))
+    assert (note.kind, note.visibility, note.author_id) == ("question", "staff", deputy.id)
+    refused = browser.post_form(f"/hearings/{hearing.slug}/live/notes",
+                                {"kind": "record", "body": "代表写记录"}, follow_redirects=True)
+    assert "Only the recorder and staff write the record." in refused.get_data(as_text=True)

@@ -239,3 +239,78 @@ def test_demo_notes_tell_a_finished_hearing(make_hearing, make_speaker, make_obs
     assert hearing.status == "closed"
     assert db.session.scalar(select(HearingNote).where(HearingNote.revision == 2)) is not None
     assert len(record.hearing_opinions(hearing)) == 3
+
+
+# --- the pages --------------------------------------------------------------------------------
+
+
+def test_record_pages_from_review_to_signatures(app, held, make_client, make_user):
+    staff = make_client()
+    staff.login(held.recorder)
+    speaker = make_client()
+    speaker.login(held.speaker_user)
+    base = f"/hearings/{held.slug}/record"
+
+    assert speaker.get(base).status_code == 403  # not open yet
+    assert staff.post_form(f"{base}/open").status_code == 302
+    page = speaker.get(base).get_data(as_text=True)
+    assert "张明认为应当允许可拆卸电池进户充电。" in page and 'id="correction"' in page
+    note = record.record_notes(held)[0]
+    assert speaker.post_form(f"{base}/corrections", {"note_id": note.id,
+                                                     "text": "我说的是合格的电池"}
+                             ).status_code == 302
+    correction = record.corrections(held)[0]
+    outsider = make_client()
+    outsider.login(make_user("public"))
+    assert outsider.get(base).status_code == 403
+    assert outsider.post_form(f"{base}/corrections/{correction.id}",
+                              {"decision": "accept", "body": "x"}).status_code == 403
+    assert staff.post_form(f"{base}/corrections/{correction.id}", {
+        "decision": "accept", "body": "张明认为应当允许合格的电池进户充电。", "revision": 1,
+        "response": "已更正"}).status_code == 302
+    assert "已更正" in speaker.get(base).get_data(as_text=True)
+
+    response = staff.get(f"{base}.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.get_data()[:5] == b"%PDF-"
+    response.close()
+    # the review window is still open: signing is refused with the date it closes
+    refused = staff.post_form(f"{base}/sign", {"role": "recorder"}, follow_redirects=True)
+    assert "may ask for corrections until" in refused.get_data(as_text=True)
+
+
+def test_report_page_stores_suggestions(held, make_client, make_user):
+    record.open_record(held, held.recorder)
+    db.session.commit()
+    staff = make_client()
+    staff.login(held.recorder)
+    base = f"/hearings/{held.slug}/report"
+    question = held.questions[0]
+    assert staff.post_form(base, {"question_id": question.id, "body": "建议区分电池类型。"}
+                           ).status_code == 302
+    assert staff.post_form(base, {"question_id": "", "body": "建议修改第十一条。"}
+                           ).status_code == 302
+    page = staff.get(base).get_data(as_text=True)
+    assert "建议区分电池类型。" in page and "建议修改第十一条。" in page and "某物业公司" in page
+    assert report.suggestions(held) == {question.id: "建议区分电池类型。",
+                                        None: "建议修改第十一条。"}
+    pdf = staff.get(f"{base}.pdf")
+    assert pdf.mimetype == "application/pdf"
+    pdf.close()
+    citizen = make_client()
+    citizen.login(make_user("public"))
+    assert citizen.get(base).status_code == 403
+    assert citizen.get(f"{base}.pdf").status_code == 403
+
+
+def test_written_opinion_form(held, make_observer, make_client):
+    observer = make_observer(held, kind="public")
+    browser = make_client()
+    browser.login(observer)
+    url = f"/hearings/{held.slug}/opinion"
+    assert "<form" in browser.get(url).get_data(as_text=True)
+    response = browser.post_form(url, {"stance": "suggest", "body": "建议补充用地保障。"})
+    assert response.status_code == 302
+    page = browser.get(url).get_data(as_text=True)
+    assert "建议补充用地保障。" in page and "<textarea" not in page
+    assert record.written_opinion(held, observer).body == "建议补充用地保障。"
