@@ -12,7 +12,8 @@ breadth by sector and region, and for registration order. `propose` ranks every 
    lower id), so the result is deterministic and does not depend on the input order.
 
 The first `seats` of the ranking are selected, the next `waitlist` are waitlisted in ranking
-order (which continues the balance), the rest are not selected. Each outcome carries a reason
+order (which continues the balance), the rest are not selected (and not ranked further, which
+keeps a pool of thousands cheap). Each outcome carries a reason
 code and parameters that the interface turns into a sentence in the reader's language.
 """
 
@@ -52,8 +53,8 @@ class Outcome:
     id: int
     #: SELECTED, WAITLISTED or NOT_SELECTED
     status: str
-    #: place in the whole ranking, 1 first
-    order: int
+    #: place in the ranking, 1 first; None for those not selected (the ranking stops there)
+    order: int | None
     waitlist_position: int | None
     #: the reason code (equal to the status) and its parameters
     reason: str
@@ -80,8 +81,10 @@ class _Pool:
         return choice
 
 
-def rank(candidates: Iterable[Candidate]) -> list[tuple[Candidate, str]]:
-    """Return every candidate in balanced order, each with why it came when it did."""
+def rank(candidates: Iterable[Candidate],
+         limit: int | None = None) -> list[tuple[Candidate, str]]:
+    """Return the candidates in balanced order (the first `limit` of them), each with why it
+    came when it did."""
     pools: dict[str, _Pool] = {}
     for candidate in sorted(candidates, key=lambda c: c.order_key):
         pool = pools.setdefault(candidate.position, _Pool({}))
@@ -89,7 +92,7 @@ def rank(candidates: Iterable[Candidate]) -> list[tuple[Candidate, str]]:
     sectors: Counter[str] = Counter()
     regions: Counter[str] = Counter()
     ranking: list[tuple[Candidate, str]] = []
-    while True:
+    while limit is None or len(ranking) < limit:
         best = None
         for pool in pools.values():
             found = pool.best(sectors, regions)
@@ -99,7 +102,7 @@ def rank(candidates: Iterable[Candidate]) -> list[tuple[Candidate, str]]:
             if best is None or key < best[0]:
                 best = (key, pool, found[1])
         if best is None:
-            return ranking
+            break
         _key, pool, bucket = best
         candidate = pool.buckets[bucket].popleft()
         if sectors[candidate.sector] == 0:
@@ -112,13 +115,15 @@ def rank(candidates: Iterable[Candidate]) -> list[tuple[Candidate, str]]:
         regions[candidate.region] += 1
         pool.ranked += 1
         ranking.append((candidate, novelty))
+    return ranking
 
 
 def propose(candidates: Iterable[Candidate], seats: int, waitlist: int) -> list[Outcome]:
     """Select `seats` registrants in balance and waitlist `waitlist` more; explain every one."""
     if seats < 0 or waitlist < 0:
         raise ValueError("seats and waitlist must not be negative")
-    ranking = rank(candidates)
+    candidates = list(candidates)
+    ranking = rank(candidates, seats + waitlist)
     chosen = Counter(c.position for c, _novelty in ranking[:seats])
     place_in_position: Counter[str] = Counter()
     outcomes = []
@@ -130,11 +135,14 @@ def propose(candidates: Iterable[Candidate], seats: int, waitlist: int) -> list[
             params.update(rank=place_in_position[position], novelty=novelty,
                           sector=candidate.sector, region=candidate.region)
             outcomes.append(Outcome(candidate.id, SELECTED, order, None, SELECTED, params))
-        elif order <= seats + waitlist:
+        else:
             params["waitlist"] = order - seats
             outcomes.append(Outcome(candidate.id, WAITLISTED, order, order - seats, WAITLISTED,
                                     params))
-        else:
-            outcomes.append(Outcome(candidate.id, NOT_SELECTED, order, None, NOT_SELECTED,
+    ranked = {c.id for c, _novelty in ranking}
+    for candidate in sorted(candidates, key=lambda c: c.order_key):
+        if candidate.id not in ranked:
+            params = {"position": candidate.position, "seats": chosen[candidate.position]}
+            outcomes.append(Outcome(candidate.id, NOT_SELECTED, None, None, NOT_SELECTED,
                                     params))
     return outcomes
