@@ -432,7 +432,13 @@ def export_comments(slug: str):
                     headers={"Content-Disposition": f"attachment; filename={filename}"})
 
 
+#: comments read per query while exporting
+EXPORT_BATCH = 1000
+
+
 def _csv_rows(draft: Draft):
+    """Yield the CSV in batches read by keyset: no cursor or transaction stays open between
+    batches, however slowly the client downloads."""
     from sqlalchemy.orm import joinedload
 
     header = ["id", "created_at_utc", "status", "clause", "stance", "body", "proposed_wording",
@@ -441,21 +447,29 @@ def _csv_rows(draft: Draft):
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
     writer.writerow(header)
-    stmt = (select(Comment).options(joinedload(Comment.clause), joinedload(Comment.author))
-            .where(Comment.draft_id == draft.id).order_by(Comment.id)
-            .execution_options(yield_per=1000))
-    for comment in db.session.scalars(stmt):
-        writer.writerow([
-            comment.id, comment.created_at.isoformat(timespec="seconds"), comment.status,
-            comment.clause.label if comment.clause else "", comment.stance,
-            _csv_safe(comment.body), _csv_safe(comment.proposed_wording),
-            _csv_safe(comment.display_name), _csv_safe(comment.region), _csv_safe(comment.sector),
-            comment.age_band, comment.support_count, _csv_safe(comment.moderation_reason),
-        ])
+    draft_id, last_id = draft.id, 0
+    while True:
+        batch = db.session.scalars(
+            select(Comment).options(joinedload(Comment.clause), joinedload(Comment.author))
+            .where(Comment.draft_id == draft_id, Comment.id > last_id)
+            .order_by(Comment.id).limit(EXPORT_BATCH)
+        ).all()
+        for comment in batch:
+            writer.writerow([
+                comment.id, comment.created_at.isoformat(timespec="seconds"), comment.status,
+                comment.clause.label if comment.clause else "", comment.stance,
+                _csv_safe(comment.body), _csv_safe(comment.proposed_wording),
+                _csv_safe(comment.display_name), _csv_safe(comment.region),
+                _csv_safe(comment.sector), comment.age_band, comment.support_count,
+                _csv_safe(comment.moderation_reason),
+            ])
+        db.session.rollback()
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
-    yield buffer.getvalue()
+        if len(batch) < EXPORT_BATCH:
+            return
+        last_id = batch[-1].id
 
 
 def _csv_safe(value: str) -> str:

@@ -319,3 +319,19 @@ def test_the_csv_export_holds_the_comments_defused_and_is_audited(desk, staff, m
     assert body["'@cmd"][2] == "rejected" and body["'@cmd"][12] == "'-广告"
     row = db.session.scalars(select(AuditLog).where(AuditLog.action == "comments.export")).one()
     assert (row.actor_id, row.object_id, row.details) == (staff.id, draft.id, {"format": "csv"})
+
+
+@pytest.mark.parametrize("comments", [4, 5])
+def test_the_export_reads_in_batches_and_holds_every_comment_once(desk, make_draft,
+                                                                 make_comment, monkeypatch,
+                                                                 comments):
+    from drafts import routes
+
+    monkeypatch.setattr(routes, "EXPORT_BATCH", 2)
+    draft = make_draft(slug="batched")
+    made = [make_comment(draft, "art-6", f"意见{n}") for n in range(comments)]
+
+    raw = desk.get("/staff/drafts/batched/comments.csv").get_data().decode("utf-8-sig")
+
+    rows = list(csv.reader(io.StringIO(raw)))
+    assert [int(row[0]) for row in rows[1:]] == [c.id for c in made]
