@@ -17,7 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
-from app.forms import choices
+from app.forms import Form, choices
 
 STANCE_LABELS = {
     "support": _l("Support"),
@@ -105,7 +105,7 @@ class DraftEditForm(DraftForm):
     """The same fields; the text is only replaced when given."""
 
 
-class CommentForm(FlaskForm):
+class CommentForm(Form):
     stance = RadioField(
         _l("Your position"),
         choices=choices(STANCE_LABELS.items()),

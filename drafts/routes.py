@@ -137,10 +137,11 @@ def comment(slug: str):
         except services.CommentError as error:
             _form_error(form, error)
         else:
-            if is_new and new_comment.status == "unconfirmed":
+            # values known before the commit: reading the expired objects after it would cost
+            # two queries on the hottest write path (only guests confirm by e-mail)
+            if is_new and user is None:
                 _send_guest_confirmation(new_comment)
-            return redirect(url_for("drafts.submitted", slug=draft.slug,
-                                    key=new_comment.submission_key))
+            return redirect(url_for("drafts.submitted", slug=slug, key=data.submission_key))
     return render_template("drafts/comment_form.html", draft=draft, unit=unit, form=form,
                            article=services.article_of(unit) if unit else None)
 

@@ -10,6 +10,7 @@ from datetime import datetime
 from flask_babel import gettext as _
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from app import audit, signals
 from app.extensions import db
@@ -251,7 +252,9 @@ def public_drafts() -> list[Draft]:
 
 
 def draft_by_slug(slug: str) -> Draft | None:
-    return db.session.scalar(select(Draft).where(Draft.slug == slug))
+    """Return the draft with its current version (every page of a draft reads it)."""
+    return db.session.scalar(select(Draft).where(Draft.slug == slug).options(
+        joinedload(Draft.current_version).defer(DraftVersion.source_text)))
 
 
 # --- the clause tree ----------------------------------------------------------------------
@@ -496,8 +499,6 @@ def published_comments(
     whole_draft_only: bool = True,
 ) -> CommentPage:
     """Return published comments under a clause (or the draft) with keyset pagination."""
-    from sqlalchemy.orm import joinedload
-
     stmt = select(Comment).options(joinedload(Comment.author)).where(
         Comment.status == "published"
     )
@@ -542,8 +543,6 @@ def _parse_cursor(cursor: str | None) -> tuple[int, int | None]:
 
 def comments_by_author(user: User) -> list[Comment]:
     """Return everything the user wrote, newest first."""
-    from sqlalchemy.orm import joinedload
-
     return list(db.session.scalars(
         select(Comment).options(joinedload(Comment.draft), joinedload(Comment.clause))
         .where(Comment.author_id == user.id).order_by(Comment.id.desc())
@@ -552,8 +551,6 @@ def comments_by_author(user: User) -> list[Comment]:
 
 def moderation_queue(draft: Draft, status: str, *, page: int = 1, per_page: int = 50):
     """Return a page of the draft's comments in one status, oldest first for pending ones."""
-    from sqlalchemy.orm import joinedload
-
     stmt = select(Comment).options(joinedload(Comment.author), joinedload(Comment.clause)).where(
         Comment.draft_id == draft.id, Comment.status == status
     )
