@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -509,24 +509,32 @@ def published_comments(
         if whole_draft_only:
             stmt = stmt.where(Comment.clause_id.is_(None))
     support_cursor, id_cursor = _parse_cursor(cursor)
-    if sort == "support":
-        stmt = stmt.order_by(Comment.support_count.desc(), Comment.id.desc())
-        if id_cursor is not None:
-            stmt = stmt.where(or_(
-                Comment.support_count < support_cursor,
-                and_(Comment.support_count == support_cursor, Comment.id < id_cursor),
-            ))
+    by_support = stmt.order_by(Comment.support_count.desc(), Comment.id.desc())
+    if sort == "support" and id_cursor is not None:
+        # Two index seeks: the rest of the cursor's support level, then the lower levels.
+        # One query with "fewer supports, or as many and a smaller id" made SQLite walk every
+        # entry above the cursor: 30 ms half-way down a clause with 90,000 comments.
+        rows = _first(stmt.where(Comment.support_count == support_cursor, Comment.id < id_cursor)
+                      .order_by(Comment.id.desc()), per_page + 1)
+        if len(rows) <= per_page:
+            rows += _first(by_support.where(Comment.support_count < support_cursor),
+                           per_page + 1 - len(rows))
+    elif sort == "support":
+        rows = _first(by_support, per_page + 1)
     else:
-        stmt = stmt.order_by(Comment.id.desc())
         if id_cursor is not None:
             stmt = stmt.where(Comment.id < id_cursor)
-    rows = list(db.session.scalars(stmt.limit(per_page + 1)).unique())
+        rows = _first(stmt.order_by(Comment.id.desc()), per_page + 1)
     next_cursor = None
     if len(rows) > per_page:
         rows = rows[:per_page]
         last = rows[-1]
         next_cursor = f"{last.support_count}.{last.id}" if sort == "support" else str(last.id)
     return CommentPage(rows, next_cursor)
+
+
+def _first(stmt, limit: int) -> list[Comment]:
+    return list(db.session.scalars(stmt.limit(limit)).unique())
 
 
 def _parse_cursor(cursor: str | None) -> tuple[int, int | None]:
