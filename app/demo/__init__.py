@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from app.accounts.services import create_user, find_user_by_email
 from app.demo.hearing import load_demo_hearing
+from app.demo.live_notes import load_demo_finished_hearing
 from app.extensions import db
 from app.models import DeputyGroup, User, utcnow
 from drafts import services as drafts
@@ -111,5 +112,6 @@ def load_demo() -> Draft:
             drafts.moderate(comment, action, user=staff,
                             reason="" if action == "publish" else "广告信息")
     load_demo_hearing(draft, users)
+    load_demo_finished_hearing(draft, users)
     db.session.flush()
     return draft

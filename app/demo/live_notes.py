@@ -6,10 +6,38 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from app.extensions import db
 from app.models import User, utcnow
-from hearings import live, record
-from hearings.models import Hearing, HearingNote, SpeakerRegistration
+from drafts.models import Draft
+from hearings import live, record, report
+from hearings.models import (
+    Hearing,
+    HearingNote,
+    HearingOfficer,
+    HearingQuestion,
+    ObserverRegistration,
+    SpeakerPosition,
+    SpeakerRegistration,
+)
+
+FINISHED_SLUG = "demo-hearing-held"
+#: (name, kind, representative, sector, region, stance on the two questions, account e-mail)
+FINISHED_SPEAKERS = (
+    ("张明", "person", "", "居民", "东城区", ("oppose", "other"), "citizen1@demo.minyi"),
+    ("青禾市物业管理协会", "organisation", "刘建国", "物业服务", "南山区", ("support", "other"),
+     None),
+    ("北塘区消防志愿服务队", "organisation", "周强", "消防", "北塘区", ("support", "support"),
+     None),
+    ("李娜", "person", "", "电动自行车经营", "东城区", ("oppose", "oppose"), None),
+    ("陈芳", "person", "", "居民", "西湖区", ("support", "support"), "citizen2@demo.minyi"),
+    ("王海", "person", "", "法律工作者", "西湖区", ("other", "oppose"), None),
+)
+FINISHED_QUESTIONS = (
+    "老旧小区是否应当限期建成集中充电设施？",
+    "集中充电设施的收费是否应当实行政府指导价？",
+)
 
 #: what a recorder writes down while a speaker has the floor; {name} and {sector} are filled in
 STATEMENT_NOTES = (
@@ -107,3 +135,61 @@ def _correct_and_sign(hearing: Hearing, speakers: list[SpeakerRegistration],
     if after_review <= utcnow():
         record.sign_off(hearing, recorder, "recorder", now=after_review)
         record.sign_off(hearing, chair, "chair", now=after_review)
+
+
+def load_demo_finished_hearing(draft: Draft, users: Mapping[str, User]) -> Hearing:
+    """Create a hearing held three weeks ago, with its notes, signed record and report."""
+    existing = db.session.scalar(select(Hearing).where(Hearing.slug == FINISHED_SLUG))
+    if existing is not None:
+        return existing
+    staff = users["staff@demo.minyi"]
+    starts = (utcnow() - timedelta(days=21)).replace(hour=1, minute=30, second=0, microsecond=0)
+    hearing = Hearing(
+        slug=FINISHED_SLUG, draft_id=draft.id, version_id=draft.current_version_id,
+        title="老旧小区电动自行车集中充电设施建设座谈式听证会",
+        organiser="青禾市人大常委会法制工作委员会", place="青禾市东城区社区服务中心",
+        starts_at=starts, procedure="simplified", status="announced", public_live=True,
+        chair_id=staff.id, recorder_id=staff.id, created_by_id=staff.id,
+        notice_published_at=starts - timedelta(days=12))
+    hearing.questions = [HearingQuestion(position=i, text=text, is_main=i == 1)
+                         for i, text in enumerate(FINISHED_QUESTIONS, start=1)]
+    hearing.officers = [HearingOfficer(user_id=staff.id, name=staff.name, title="主持人",
+                                       is_chair=True),
+                        HearingOfficer(name="许静", title="法制工作委员会副主任")]
+    db.session.add(hearing)
+    db.session.flush()
+    for order, (name, kind, representative, sector, region, stances, email) in enumerate(
+            FINISHED_SPEAKERS, start=1):
+        speaker = SpeakerRegistration(
+            hearing_id=hearing.id, user_id=users[email].id if email else None, kind=kind,
+            name=name, representative=representative, sector=sector, region=region,
+            status="selected", speaking_order=order, speaking_minutes=8,
+            key_points=f"{name}就集中充电设施的建设期限和收费方式陈述意见。")
+        speaker.positions = [
+            SpeakerPosition(question_id=question.id, stance=stance,
+                            text=f"{name}认为：" + STANCE_REASONS[stance])
+            for question, stance in zip(hearing.questions, stances, strict=True)]
+        db.session.add(speaker)
+    deputies = [user for user in users.values() if user.is_deputy]
+    for deputy in deputies:
+        db.session.add(ObserverRegistration(hearing_id=hearing.id, user_id=deputy.id,
+                                            kind="deputy", status="accepted", embedded=True))
+    db.session.flush()
+    load_demo_notes(hearing, users, notes_per_speaker=3, duration=timedelta(hours=2),
+                    observers=deputies[:1])
+    for question, text in zip(hearing.questions, SUGGESTIONS, strict=True):
+        report.set_suggestion(hearing, staff, question.id, text)
+    report.set_suggestion(hearing, staff, None, "建议将本次听证情况和各方意见向常委会会议报告。")
+    db.session.flush()
+    return hearing
+
+
+STANCE_REASONS = {
+    "support": "应当明确期限和标准，否则规定难以落实。",
+    "oppose": "一刀切的要求不符合老旧小区的实际，应当因地制宜。",
+    "other": "可以先行试点，总结经验后再作统一规定。",
+}
+SUGGESTIONS = (
+    "建议规定老旧小区集中充电设施的建设期限，并明确资金补助办法。",
+    "建议收费实行政府指导价，并要求在充电设施显著位置公示。",
+)

@@ -1,0 +1,302 @@
+"""Live-note fanout: post → receipt latency at every observer of a hearing, and lost notes.
+
+The app runs as in production: gunicorn with ONE gevent worker (`gunicorn -k gevent -w 1
+--worker-connections 4000 'app:create_app()'`); WebSocket is served by simple-websocket, which
+python-engineio uses under gevent when gevent-websocket is not installed (that package is
+unmaintained), so the plain gevent worker class is the right one. The database is SQLite.
+
+N observers (python-socketio asyncio clients over WebSocket, anonymous members of the public
+following a hearing whose live notes are public) are spread over client processes, so they
+do not share one interpreter; the machine's cores are shared by the server and the clients,
+so client-side decoding is part of the measured latency. A recorder logs in, connects with
+its CSRF token and posts notes at a steady rate over the socket. Every observer notes when
+each note arrives; latency = arrival − the moment the recorder sent it (one clock: the
+machine's monotonic clock). An observer that is disconnected catches up with `after_seq`
+when it reconnects, as the browser client does. `lost` counts (observer, note) pairs never
+received, `duplicates` notes received twice; both must be 0. Goal: p99 ≤ 100 ms with 1,000
+observers; --quick uses 300.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import timedelta
+from pathlib import Path
+
+from benchmarks import common
+
+SIZES = {
+    "smoke": {"observers": 20, "notes": 10, "rate": 5.0, "processes": 1},
+    "quick": {"observers": 300, "notes": 40, "rate": 2.0, "processes": 2},
+    "full": {"observers": 1000, "notes": 60, "rate": 2.0, "processes": 2},
+}
+GOAL_P99_MS = 100.0
+#: seconds to wait for the last notes to arrive, and for every observer to connect
+GRACE_S = 5.0
+CONNECT_TIMEOUT_S = 180.0
+#: connections an observer process opens at once
+CONNECT_CONCURRENCY = 25
+SERVER_MODE = "gunicorn -k gevent -w 1 (simple-websocket), SQLite"
+MARKER = "bench-note-"
+
+
+# --- the server ------------------------------------------------------------------------------
+
+
+def seed(data_dir: Path) -> dict:
+    """Create the schema, a recorder, a draft and a hearing whose live notes are public."""
+    from flask_migrate import upgrade
+    from werkzeug.security import generate_password_hash
+
+    from app import create_app
+    from app.extensions import db
+    from app.models import User, utcnow
+    from drafts import services as drafts
+    from hearings.models import Hearing
+
+    app = create_app({"DATA_DIR": str(data_dir), "SEARCH_INDEXER_THREAD": False})
+    with app.app_context():
+        upgrade(directory=str(common.REPO / "app" / "migrations"))
+        recorder = User(email="recorder@bench.minyi", name="记录人", role="staff",
+                        password_hash=generate_password_hash(common.PASSWORD, method="scrypt"))
+        db.session.add(recorder)
+        db.session.flush()
+        text = (common.REPO / "app" / "demo" / "draft.txt").read_text(encoding="utf-8")
+        draft = drafts.create_draft("电动自行车停放充电管理条例（草案）", text, user=recorder)
+        hearing = Hearing(slug="fanout", draft_id=draft.id, version_id=draft.current_version_id,
+                          title="推送基准听证会", starts_at=utcnow() - timedelta(minutes=5),
+                          status="announced", public_live=True, recorder_id=recorder.id)
+        db.session.add(hearing)
+        db.session.commit()
+        facts = {"hearing": hearing.id, "slug": hearing.slug, "recorder": recorder.email}
+        db.engine.dispose()
+    return facts
+
+
+def start_server(data_dir: Path, port: int) -> subprocess.Popen:
+    """Start gunicorn with one gevent worker and wait until it answers."""
+    env = dict(os.environ, MINYI_DATA_DIR=str(data_dir), MINYI_INDEXER_THREAD="0",
+               MINYI_RATELIMIT="0", SECRET_KEY="minyi-benchmark")
+    env.pop("DATABASE_URL", None)
+    env.pop("REDIS_URL", None)
+    gunicorn = str(Path(sys.executable).parent / "gunicorn")
+    process = subprocess.Popen(
+        [gunicorn, "-k", "gevent", "-w", "1", "--worker-connections", "4000",
+         "-b", f"127.0.0.1:{port}", "app:create_app()"],
+        env=env, cwd=common.REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=1).close()
+            return process
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise RuntimeError("the server did not start: "
+                                   + process.stderr.read().decode()[-2000:]) from None
+            time.sleep(0.2)
+
+
+def recorder_login(base: str, email: str) -> tuple[str, str]:
+    """Log the recorder in; return its session cookie header and the live page's CSRF token."""
+    import requests
+
+    session = requests.Session()
+    page = session.get(f"{base}/login", timeout=10).text
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    response = session.post(f"{base}/login", data={"email": email, "password": common.PASSWORD,
+                                                   "csrf_token": token}, timeout=10)
+    response.raise_for_status()
+    live = session.get(f"{base}/hearings/fanout/live", timeout=10).text
+    csrf = re.search(r'data-csrf="([^"]+)"', live).group(1)
+    cookie = "; ".join(f"{c.name}={c.value}" for c in session.cookies)
+    return cookie, csrf
+
+
+# --- observers, in their own processes -------------------------------------------------------
+
+
+async def _observers(base: str, hearing: int, count: int, ready, stop) -> dict:
+    import socketio
+
+    receipts: list[tuple[int, str, float]] = []
+    totals = {"connected": 0, "failed": 0, "reconnects": 0, "duplicates": 0, "caught_up": 0}
+    clients: list = []
+    gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
+
+    async def observe(index: int) -> None:
+        client = socketio.AsyncClient(reconnection=True, reconnection_delay=0.5)
+        seen: set[int] = set()
+        state = {"last_seq": 0, "connects": 0}
+
+        def receive(envelope: dict, arrived: float) -> None:
+            if envelope["seq"] in seen:
+                totals["duplicates"] += 1
+                return
+            seen.add(envelope["seq"])
+            state["last_seq"] = max(state["last_seq"], envelope["seq"])
+            if envelope["type"] == "note_created":
+                receipts.append((index, envelope["payload"]["body"], arrived))
+
+        @client.on("note_created", namespace="/hearings")
+        async def note_created(envelope: dict) -> None:
+            receive(envelope, time.monotonic())
+
+        @client.on("connect", namespace="/hearings")
+        async def connected() -> None:
+            state["connects"] += 1
+            if state["connects"] > 1:
+                totals["reconnects"] += 1
+                answer = await client.call("catch_up", {"after_seq": state["last_seq"]},
+                                           namespace="/hearings", timeout=30)
+                for envelope in answer["events"]:
+                    totals["caught_up"] += envelope["seq"] not in seen
+                    receive(envelope, time.monotonic())
+
+        async with gate:
+            try:
+                await client.connect(base, namespaces=["/hearings"], transports=["websocket"],
+                                     auth={"hearing": hearing}, wait_timeout=60)
+            except socketio.exceptions.ConnectionError:
+                totals["failed"] += 1
+                return
+        totals["connected"] += 1
+        clients.append(client)
+
+    await asyncio.gather(*(observe(i) for i in range(count)))
+    ready.put(totals["connected"])
+    while not stop.is_set():
+        await asyncio.sleep(0.1)
+    await asyncio.gather(*(client.disconnect() for client in clients))
+    return {"receipts": receipts, **totals}
+
+
+def observer_process(base: str, hearing: int, offset: int, count: int, ready, stop,
+                     results) -> None:
+    """Run `count` observers until told to stop; send back what they received."""
+    outcome = asyncio.run(_observers(base, hearing, count, ready, stop))
+    outcome["receipts"] = [(offset + i, body, at) for i, body, at in outcome["receipts"]]
+    results.put(outcome)
+
+
+# --- the recorder -----------------------------------------------------------------------------
+
+
+async def record(base: str, hearing: int, cookie: str, csrf: str, notes: int, rate: float
+                 ) -> dict[str, float]:
+    """Post `notes` notes at `rate` a second; return when each was sent, by its text."""
+    import socketio
+
+    client = socketio.AsyncClient()
+    await client.connect(base, namespaces=["/hearings"], transports=["websocket"],
+                         headers={"Cookie": cookie}, auth={"hearing": hearing,
+                                                           "csrf_token": csrf})
+    sent: dict[str, float] = {}
+    answers = []
+    started = time.monotonic()
+    for n in range(notes):
+        await asyncio.sleep(max(0.0, started + n / rate - time.monotonic()))
+        body = f"{MARKER}{n:05d} 陈述人认为应当允许合格的可拆卸电池进户充电。"
+        sent[body] = time.monotonic()
+        answers.append(asyncio.ensure_future(client.call(
+            "post_note", {"body": body}, namespace="/hearings", timeout=30)))
+    results = await asyncio.gather(*answers)
+    await client.disconnect()
+    refused = [r for r in results if not r.get("ok")]
+    if refused:
+        raise RuntimeError(f"the server refused notes: {refused[:3]}")
+    return sent
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+def main(argv: list[str]) -> int:
+    """Print the figures; with --json the last line is one JSON object of them."""
+
+    def extra(parser) -> None:
+        parser.add_argument("--observers", type=int, help="override the number of observers")
+
+    args = common.parse_args("fanout", __doc__.split("\n")[0], argv, extra)
+    size = dict(SIZES[args.size])
+    if args.observers:
+        size["observers"] = args.observers
+    observers, processes = size["observers"], size["processes"]
+
+    with tempfile.TemporaryDirectory(prefix="minyi-bench-fanout.") as folder:
+        facts = seed(Path(folder))
+        port = common.free_port()
+        base = f"http://127.0.0.1:{port}"
+        server = start_server(Path(folder), port)
+        context = multiprocessing.get_context("spawn")
+        ready, results, stop = context.Queue(), context.Queue(), context.Event()
+        workers = []
+        try:
+            started = time.monotonic()
+            share = -(-observers // processes)
+            for p in range(processes):
+                count = min(share, observers - p * share)
+                worker = context.Process(target=observer_process, args=(
+                    base, facts["hearing"], p * share, count, ready, stop, results))
+                worker.start()
+                workers.append(worker)
+            connected = sum(ready.get(timeout=CONNECT_TIMEOUT_S) for _ in workers)
+            connect_s = time.monotonic() - started
+            print(f"{connected}/{observers} observers connected in {connect_s:.1f} s "
+                  f"({processes} client processes)")
+            cookie, csrf = recorder_login(base, facts["recorder"])
+            sent = asyncio.run(record(base, facts["hearing"], cookie, csrf, size["notes"],
+                                      size["rate"]))
+            time.sleep(GRACE_S)
+            stop.set()
+            outcomes = [results.get(timeout=120) for _ in workers]
+        finally:
+            stop.set()
+            for worker in workers:
+                worker.join(timeout=30)
+                if worker.is_alive():
+                    worker.terminate()
+            server.terminate()
+            server.wait(timeout=30)
+            server.stderr.close()
+
+    latencies = [(at - sent[body]) * 1000 for outcome in outcomes
+                 for _index, body, at in outcome["receipts"] if body in sent]
+    delivered = {(index, body) for outcome in outcomes for index, body, _at in outcome["receipts"]
+                 if body in sent}
+    stats = common.percentiles(latencies)
+    figures = {
+        "server": SERVER_MODE,
+        "observers": observers,
+        "connected": connected,
+        "client_processes": processes,
+        "connect_s": round(connect_s, 1),
+        "notes": size["notes"],
+        "rate_per_s": size["rate"],
+        "receipts": len(latencies),
+        "p50_ms": stats["p50_ms"],
+        "p95_ms": stats["p95_ms"],
+        "p99_ms": stats["p99_ms"],
+        "max_ms": round(max(latencies), 3) if latencies else 0.0,
+        "lost": observers * size["notes"] - len(delivered),
+        "duplicates": sum(o["duplicates"] for o in outcomes),
+        "reconnects": sum(o["reconnects"] for o in outcomes),
+        "caught_up": sum(o["caught_up"] for o in outcomes),
+        "goal_p99_ms": GOAL_P99_MS,
+    }
+    figures["within_goal"] = figures["p99_ms"] <= GOAL_P99_MS and figures["lost"] == 0
+    print(f"{size['notes']} notes at {size['rate']}/s to {connected} observers: "
+          f"p50 {figures['p50_ms']:.1f} ms, p95 {figures['p95_ms']:.1f} ms, "
+          f"p99 {figures['p99_ms']:.1f} ms, max {figures['max_ms']:.1f} ms; "
+          f"lost {figures['lost']}, duplicates {figures['duplicates']}, "
+          f"reconnects {figures['reconnects']} ({figures['caught_up']} events caught up)")
+    common.emit(figures, args.json)
+    return 0 if figures["lost"] == 0 and figures["duplicates"] == 0 else 1
