@@ -463,8 +463,8 @@ def test_a_guest_comment_waits_for_the_emailed_confirmation(client, app, make_dr
 
 def test_a_guests_email_never_appears_in_public(client, app, make_draft, make_user):
     open_draft = make_draft(allow_guests=True, moderation="post")
-    send_comment(client, open_draft, "art-6", body="访客对第六条的意见", guest_name="路人乙",
-                 guest_email="secret.guest@example.com")
+    sent = send_comment(client, open_draft, "art-6", body="访客对第六条的意见", guest_name="路人乙",
+                        guest_email="secret.guest@example.com")
     send_comment(client, open_draft, None, body="访客对整部草案的意见", guest_name="路人乙",
                  guest_email="secret.guest@example.com")
     for message in outbox_messages():
@@ -478,6 +478,7 @@ def test_a_guests_email_never_appears_in_public(client, app, make_draft, make_us
         "api comments": f"/api/v1/drafts/{open_draft.slug}/comments",
         "api clause comments": f"/api/v1/drafts/{open_draft.slug}/comments?clause=art-6",
         "api draft": f"/api/v1/drafts/{open_draft.slug}",
+        "thanks": sent.headers["Location"],
     }
     texts = {name: client.get(url).get_data(as_text=True) for name, url in pages.items()}
     texts.update({name: json.dumps(client.get(url).get_json(), ensure_ascii=False)
