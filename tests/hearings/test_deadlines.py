@@ -88,7 +88,7 @@ def test_late_notice_is_refused_without_a_reason_and_allowed_with_one(staff_clie
     hearing = make_hearing(status="planned", starts_at=utcnow() + timedelta(days=15),
                            ends_at=utcnow() + timedelta(days=15, hours=3))
     url = f"/staff/hearings/{hearing.slug}/steps/notice"
-    refused = staff_client.post_form(url, {"override_reason": "  "})
+    refused = staff_client.post_form(f"{url}?lang=en", {"override_reason": "  "})
     assert refused.status_code == 302
     hearing = services.hearing_by_slug(hearing.slug)
     assert hearing.notice_published_at is None

@@ -10,6 +10,12 @@ from hearings import live
 from hearings.models import HearingEvent, HearingNote, HearingNoteRevision
 
 
+@pytest.fixture(autouse=True)
+def english_messages(app):
+    """These tests read the English messages: make English the default language."""
+    app.config["BABEL_DEFAULT_LOCALE"] = "en"
+
+
 def received(sio, name: str) -> list[dict]:
     """Return the payloads of the events of one name that reached a client since last asked."""
     return [packet["args"][0] for packet in sio.get_received("/hearings")

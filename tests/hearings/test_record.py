@@ -14,6 +14,12 @@ from hearings import live, record, report
 from hearings.models import HearingNote, HearingNoteRevision
 
 
+@pytest.fixture(autouse=True)
+def english_messages(app):
+    """These tests read the English messages: make English the default language."""
+    app.config["BABEL_DEFAULT_LOCALE"] = "en"
+
+
 @pytest.fixture
 def held(make_hearing, make_speaker, make_user):
     """A hearing of two speakers with record notes, just ended."""
