@@ -6,11 +6,19 @@ import argparse
 import json
 import os
 import random
+import shutil
 import socket
 import statistics
-from collections.abc import Callable
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+from flask import Flask
+from sqlalchemy import text
 
 from drafts.parser import int_to_chinese_numeral
 
@@ -77,6 +85,76 @@ def schema_revision() -> str:
     return "+".join(sorted(ScriptDirectory.from_config(config).get_heads()))
 
 
+def cached_folder(key: str, build: Callable[[Path], dict]) -> tuple[Path, dict, float | None]:
+    """Return the cache folder `key`, building it first with `build(folder)` (which returns
+    facts kept as meta.json) when missing; also return the facts and the seconds building
+    took (None when the folder came from the cache)."""
+    folder = cache_dir() / key
+    meta_path = folder / "meta.json"
+    if meta_path.exists():
+        return folder, json.loads(meta_path.read_text()), None
+    scratch = Path(tempfile.mkdtemp(prefix=key + ".", dir=cache_dir()))
+    started = time.perf_counter()
+    try:
+        meta = build(scratch)
+    except BaseException:
+        shutil.rmtree(scratch)
+        raise
+    seconds = time.perf_counter() - started
+    meta["seed_s"] = round(seconds, 1)
+    (scratch / "meta.json").write_text(json.dumps(meta, ensure_ascii=False))
+    try:
+        scratch.rename(folder)
+    except OSError:  # another run built the same key meanwhile: keep theirs
+        shutil.rmtree(scratch)
+    return folder, json.loads(meta_path.read_text()), seconds
+
+
+def bench_app(data_dir: Path, database: Path | None = None) -> Flask:
+    """Create the application on a data folder (and optionally a database file elsewhere)."""
+    from app import create_app
+
+    config: dict[str, Any] = {"DATA_DIR": str(data_dir), "SECRET_KEY": "minyi-benchmark",
+                              "SEARCH_INDEXER_THREAD": False, "RATELIMIT_ENABLED": False}
+    if database is not None:
+        config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{database}"
+    return create_app(config)
+
+
+@contextmanager
+def new_database(folder: Path, users: int, rng: random.Random) -> Iterator[tuple[Any, Any]]:
+    """Migrate a new SQLite database in `folder` (as `minyi db upgrade` does) with `users`
+    public accounts (user1@example.org …), one staff account and the fictional draft open
+    for comment; yield the draft and the staff account inside the application context, then
+    commit and fold the write-ahead log into the file."""
+    from flask_migrate import upgrade
+
+    from app.accounts.services import create_user
+    from app.extensions import db
+    from app.models import utcnow
+    from drafts import services
+
+    app = bench_app(folder)
+    with app.app_context():
+        upgrade()
+        add_users(users, rng)
+        staff = create_user("staff@example.org", PASSWORD, "法工委工作人员", role="staff")
+        now = utcnow()
+        draft = services.create_draft(
+            DRAFT_TITLE, draft_text(), user=staff, slug=DRAFT_SLUG,
+            summary="本条例草案规定城市更新的规划、实施、历史风貌保护、公众参与和权益保障。",
+            office="青禾市人大常委会法制工作委员会", opens_at=now - timedelta(days=10),
+            closes_at=now + timedelta(days=20), moderation="pre", regions=list(REGIONS),
+            sectors=list(SECTORS))
+        services.change_status(draft, "open", user=staff)
+        db.session.commit()
+        yield draft, staff
+        db.session.commit()
+        db.session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        db.session.remove()
+        db.engine.dispose()
+
+
 def free_port() -> int:
     """Return a TCP port on the loopback interface that is free right now."""
     with socket.socket() as sock:
@@ -98,6 +176,7 @@ def cpu_count() -> int:
 # A fictional regulation written for these benchmarks; no real law is copied.
 
 DRAFT_TITLE = "青禾市城市更新条例（草案征求意见稿）"
+DRAFT_SLUG = "qinghe-urban-renewal"
 REGIONS = ("东城区", "西湖区", "南港区", "北山区", "青禾新区", "河口县", "外地")
 SECTORS = ("居民", "企业", "社会组织", "律师", "专家学者", "公职人员", "学生", "其他")
 

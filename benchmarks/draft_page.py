@@ -15,14 +15,11 @@ the same draft with 2,000 comments are timed in the same run, interleaved, as th
 
 from __future__ import annotations
 
-import json
 import random
-import shutil
 import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 from flask import Flask
 from sqlalchemy import bindparam, event, insert, select, text, update
@@ -31,7 +28,7 @@ from benchmarks import common
 
 #: comments in the database, timed requests per page, warm-up requests per page
 SIZES = {
-    "smoke": {"comments": 2_000, "requests": 20, "warmup": 3},
+    "smoke": {"comments": 2_000, "requests": 20, "warmup": 2},
     "quick": {"comments": 100_000, "requests": 60, "warmup": 5},
     "full": {"comments": 1_000_000, "requests": 300, "warmup": 10},
 }
@@ -39,7 +36,6 @@ BASELINE_COMMENTS = 2_000
 GOAL_P95_MS = 50.0
 #: bump when the seeded data changes, so cached databases are seeded again
 SEED_FORMAT = 1
-SLUG = "qinghe-urban-renewal"
 #: share of all comments on the hottest clause, then on the next hot ones, and on the whole draft
 HOTTEST_SHARE = 0.10
 HOT_SHARES = (0.06, 0.05, 0.04, 0.03)
@@ -49,43 +45,16 @@ STATUS_SHARES = (("published", 0.90), ("pending", 0.05), ("hidden", 0.03), ("rej
 BATCH = 20_000
 
 
-def bench_app(data_dir: Path, database: Path | None = None) -> Flask:
-    """Create the application on a data folder (and optionally a database file elsewhere)."""
-    from app import create_app
-
-    config: dict[str, Any] = {"DATA_DIR": str(data_dir), "SECRET_KEY": "minyi-benchmark",
-                              "SEARCH_INDEXER_THREAD": False, "RATELIMIT_ENABLED": False}
-    if database is not None:
-        config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{database}"
-    return create_app(config)
-
-
 # --- seeding ------------------------------------------------------------------------------
 
 
 def seeded_database(comments: int) -> tuple[Path, dict, float | None]:
     """Return the cached database with `comments` comments, its facts and the seconds seeding
     took (None when it came from the cache)."""
-    key = f"draft-page-{comments}-rev{common.schema_revision()}-f{SEED_FORMAT}"
-    folder = common.cache_dir() / key
-    meta_path = folder / "meta.json"
-    if meta_path.exists():
-        return folder / "minyi.sqlite3", json.loads(meta_path.read_text()), None
-    scratch = Path(tempfile.mkdtemp(prefix=key + ".", dir=common.cache_dir()))
-    started = time.perf_counter()
-    try:
-        meta = seed(scratch, comments)
-    except BaseException:
-        shutil.rmtree(scratch)
-        raise
-    seconds = time.perf_counter() - started
-    meta["seed_s"] = round(seconds, 1)
-    (scratch / "meta.json").write_text(json.dumps(meta, ensure_ascii=False))
-    try:
-        scratch.rename(folder)
-    except OSError:  # another run seeded the same key meanwhile: keep theirs
-        shutil.rmtree(scratch)
-    return folder / "minyi.sqlite3", json.loads(meta_path.read_text()), seconds
+    folder, meta, seconds = common.cached_folder(
+        f"draft-page-{comments}-rev{common.schema_revision()}-f{SEED_FORMAT}",
+        lambda scratch: seed(scratch, comments))
+    return folder / "minyi.sqlite3", meta, seconds
 
 
 def _commentable(clauses: list) -> list:
@@ -119,31 +88,14 @@ def _clause_counts(rng: random.Random, units: list, comments: int) -> tuple[dict
 
 
 def seed(folder: Path, comments: int) -> dict:
-    """Migrate a new database in `folder` and fill it; return the facts the timing needs."""
-    from flask_migrate import upgrade
-
-    from app.accounts.services import create_user
+    """Make a new database in `folder` and fill it; return the facts the timing needs."""
     from app.extensions import db
     from app.models import utcnow
-    from drafts import services
     from drafts.models import Clause, Comment, CommentSupport
 
     rng = random.Random(comments)
-    app = bench_app(folder)
-    with app.app_context():
-        upgrade()
-        users = max(50, comments // 5)
-        common.add_users(users, rng)
-        staff = create_user("staff@example.org", common.PASSWORD, "法工委工作人员", role="staff")
-        now = utcnow()
-        draft = services.create_draft(
-            common.DRAFT_TITLE, common.draft_text(), user=staff, slug=SLUG,
-            summary="本条例草案规定城市更新的规划、实施、历史风貌保护、公众参与和权益保障。",
-            office="青禾市人大常委会法制工作委员会", opens_at=now - timedelta(days=10),
-            closes_at=now + timedelta(days=20), regions=list(common.REGIONS),
-            sectors=list(common.SECTORS))
-        services.change_status(draft, "open", user=staff)
-        db.session.commit()
+    users = max(50, comments // 5)
+    with common.new_database(folder, users, rng) as (draft, staff):
         clauses = db.session.scalars(
             select(Clause).where(Clause.version_id == draft.current_version_id)
             .order_by(Clause.position)).all()
@@ -155,8 +107,9 @@ def seed(folder: Path, comments: int) -> dict:
         statuses = [status for status, _ in STATUS_SHARES]
         status_weights = [share for _, share in STATUS_SHARES]
         published: dict[int | None, int] = {}
-        start = now - timedelta(days=10)
-        step = timedelta(days=10) / comments
+        draft_slug = draft.slug
+        step = (utcnow() - draft.opens_at) / comments
+        start = draft.opens_at
         connection = db.session.connection()
         connection.exec_driver_sql("PRAGMA synchronous=OFF")
         connection.exec_driver_sql("PRAGMA cache_size=-400000")
@@ -199,12 +152,8 @@ def seed(folder: Path, comments: int) -> dict:
                            .values(comment_count=bindparam("n")),
                            [{"cid": cid, "n": n} for cid, n in published.items()
                             if cid is not None])
-        db.session.commit()
-        db.session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
         hot_anchor = db.session.get(Clause, hottest).anchor
-        db.session.remove()
-        db.engine.dispose()
-    return {"slug": SLUG, "comments": comments, "users": users, "hot_anchor": hot_anchor,
+    return {"slug": draft_slug, "comments": comments, "users": users, "hot_anchor": hot_anchor,
             "hot_comments": counts[hottest], "hot_published": published[hottest]}
 
 
@@ -244,7 +193,7 @@ class Target:
     def __init__(self, database: Path, meta: dict, scratch: Path) -> None:
         from app.extensions import db
 
-        self.app = bench_app(scratch, database)
+        self.app = common.bench_app(scratch, database)
         self.client = self.app.test_client()
         self.urls = page_urls(self.app, meta)
         self.samples: dict[str, list[float]] = {page: [] for page in self.urls}
@@ -309,7 +258,10 @@ def run(size: str, show_plans: bool = False) -> dict:
         print(f"seeded the baseline ({BASELINE_COMMENTS:,} comments) in {base_seeded:.1f} s")
     with tempfile.TemporaryDirectory(prefix="minyi-bench-") as scratch:
         big = Target(database, meta, Path(scratch) / "big")
-        small = Target(base_db, base_meta, Path(scratch) / "small")
+        # the smoke size is the baseline's size: one database, measured once
+        small = big if base_db == database else Target(base_db, base_meta,
+                                                       Path(scratch) / "small")
+        targets = list(dict.fromkeys((big, small)))
         if show_plans:
             for page in big.urls:
                 explain(big, page)
@@ -319,8 +271,8 @@ def run(size: str, show_plans: bool = False) -> dict:
             for page in big.urls:
                 sizes[page], queries[page] = big.get(page)
                 small.get(page)
-        for _ in range(plan["requests"]):
-            for target in (big, small):
+        for _ in range(plan["requests"]):  # interleaved, so that both see the same noise
+            for target in targets:
                 for page in target.urls:
                     target.get(page, record=True)
     pages = {}
