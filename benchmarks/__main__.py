@@ -1,9 +1,10 @@
 """Run one benchmark (`python -m benchmarks NAME [--quick] [--json]`) or all of them.
 
-`python -m benchmarks all [--quick] [--runs N] [--out PATH]` runs every benchmark module of
-this package N times, each in its own process with --json, and writes a Markdown summary of
-the medians over the runs to docs/benchmarks.md (between its generated-section markers) or
-to PATH.
+`python -m benchmarks all [--quick] [--runs N] [--only NAME …] [--out PATH]` runs every
+benchmark module of this package (or the ones named) N times, each in its own process with
+--json, and writes a Markdown summary of the medians over the runs into docs/benchmarks.md
+(or PATH): between the markers of its "full" or "quick" section, which it adds at the end of
+the file when they are missing.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ import benchmarks
 from benchmarks import common
 
 NOT_BENCHMARKS = {"common"}
-BEGIN = "<!-- benchmarks:begin (written by `python -m benchmarks all`) -->"
-END = "<!-- benchmarks:end -->"
+BEGIN = "<!-- benchmarks {section}: begin (written by `python -m benchmarks all`) -->"
+END = "<!-- benchmarks {section}: end -->"
 DEFAULT_OUT = common.REPO / "docs" / "benchmarks.md"
 
 
@@ -113,18 +114,18 @@ def summary(results: dict[str, dict[str, Any]], quick: bool, runs: int) -> str:
     return "\n".join(lines)
 
 
-def write_summary(path: Path, text: str) -> None:
-    """Put the summary between the markers of an existing file, or write a new file."""
-    block = f"{BEGIN}\n{text}\n{END}\n"
-    if path.exists():
-        current = path.read_text(encoding="utf-8")
-        if BEGIN in current and END in current:
-            head, rest = current.split(BEGIN, 1)
-            tail = rest.split(END, 1)[1].lstrip("\n")
-            path.write_text(head + block + tail, encoding="utf-8")
-            return
+def write_summary(path: Path, text: str, section: str) -> None:
+    """Put the summary between the markers of its section, adding them at the end if needed."""
+    begin, end = BEGIN.format(section=section), END.format(section=section)
+    block = f"{begin}\n{text}\n{end}\n"
+    current = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark figures\n"
+    if begin in current and end in current:
+        head, rest = current.split(begin, 1)
+        tail = rest.split(end, 1)[1].lstrip("\n")
+        path.write_text(head + block + tail, encoding="utf-8")
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("# Benchmark figures\n\n" + block, encoding="utf-8")
+    path.write_text(current.rstrip("\n") + "\n\n" + block, encoding="utf-8")
 
 
 def run_all(argv: list[str]) -> int:
@@ -145,7 +146,8 @@ def run_all(argv: list[str]) -> int:
             if figures is not None and code == 0:
                 result["runs"].append(figures)
         results[name] = result
-    write_summary(args.out, summary(results, args.quick, args.runs))
+    write_summary(args.out, summary(results, args.quick, args.runs),
+                  "quick" if args.quick else "full")
     print(f"summary written to {args.out}")
     return 0 if all(set(r["codes"]) == {0} for r in results.values()) else 1
 

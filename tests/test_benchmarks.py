@@ -77,12 +77,15 @@ def test_the_summary_takes_medians_and_replaces_only_its_own_section(tmp_path):
     assert median_figures(runs) == {"rate": 20.0, "pages.a.p95_ms": 2, "ok": True}
 
     doc = tmp_path / "benchmarks.md"
-    doc.write_text(f"# Guide\n\nhow to run\n\n{BEGIN}\nold figures\n{END}\n\n## After\n")
-    write_summary(doc, "new figures")
+    full = BEGIN.format(section="full"), END.format(section="full")
+    doc.write_text(f"# Guide\n\nhow to run\n\n{full[0]}\nold figures\n{full[1]}\n\n## After\n")
+    write_summary(doc, "new figures", "full")
+    write_summary(doc, "quick figures", "quick")
     text = doc.read_text()
+    quick = BEGIN.format(section="quick"), END.format(section="quick")
     assert "old figures" not in text
-    assert text.startswith("# Guide\n\nhow to run\n\n")
-    assert text.endswith(f"{BEGIN}\nnew figures\n{END}\n## After\n")
+    assert text == (f"# Guide\n\nhow to run\n\n{full[0]}\nnew figures\n{full[1]}\n## After\n\n"
+                    f"{quick[0]}\nquick figures\n{quick[1]}\n")
 
 
 @pytest.mark.parametrize("argv", [["no_such_benchmark"], []])
