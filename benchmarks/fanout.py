@@ -121,6 +121,18 @@ def recorder_login(base: str, email: str) -> tuple[str, str]:
     return cookie, csrf
 
 
+def cpu_seconds(pid: int) -> float:
+    """Return the CPU time (user + system) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def worker_pid(master: int) -> int:
+    """Return the process id of gunicorn's (only) worker."""
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    return int(children[0])
+
+
 # --- observers, in their own processes -------------------------------------------------------
 
 
@@ -253,9 +265,14 @@ def main(argv: list[str]) -> int:
             print(f"{connected}/{observers} observers connected in {connect_s:.1f} s "
                   f"({processes} client processes)")
             cookie, csrf = recorder_login(base, facts["recorder"])
+            worker = worker_pid(server.pid)
+            clients_cpu = [cpu_seconds(w.pid) for w in workers]
+            server_cpu = cpu_seconds(worker)
             sent = asyncio.run(record(base, facts["hearing"], cookie, csrf, size["notes"],
                                       size["rate"]))
             time.sleep(GRACE_S)
+            server_cpu = cpu_seconds(worker) - server_cpu
+            clients_cpu = sum(cpu_seconds(w.pid) for w in workers) - sum(clients_cpu)
             stop.set()
             outcomes = [results.get(timeout=120) for _ in workers]
         finally:
@@ -291,6 +308,11 @@ def main(argv: list[str]) -> int:
         "reconnects": sum(o["reconnects"] for o in outcomes),
         "caught_up": sum(o["caught_up"] for o in outcomes),
         "goal_p99_ms": GOAL_P99_MS,
+        # CPU time spent per note while the notes went out: the server's single worker,
+        # and all observer processes together (they share the machine's cores with it)
+        "server_cpu_ms_per_note": round(server_cpu * 1000 / size["notes"], 1),
+        "clients_cpu_ms_per_note": round(clients_cpu * 1000 / size["notes"], 1),
+        "load_average": round(os.getloadavg()[0], 2),
     }
     figures["within_goal"] = figures["p99_ms"] <= GOAL_P99_MS and figures["lost"] == 0
     print(f"{size['notes']} notes at {size['rate']}/s to {connected} observers: "
@@ -298,5 +320,7 @@ def main(argv: list[str]) -> int:
           f"p99 {figures['p99_ms']:.1f} ms, max {figures['max_ms']:.1f} ms; "
           f"lost {figures['lost']}, duplicates {figures['duplicates']}, "
           f"reconnects {figures['reconnects']} ({figures['caught_up']} events caught up)")
+    print(f"CPU per note: server {figures['server_cpu_ms_per_note']} ms, observers "
+          f"{figures['clients_cpu_ms_per_note']} ms; load average {figures['load_average']}")
     common.emit(figures, args.json)
     return 0 if figures["lost"] == 0 and figures["duplicates"] == 0 else 1

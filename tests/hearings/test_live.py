@@ -392,3 +392,25 @@ def test_deputy_observation_form(hearing, make_observer, make_client):
     refused = browser.post_form(f"/hearings/{hearing.slug}/live/notes",
                                 {"kind": "record", "body": "代表写记录"}, follow_redirects=True)
     assert "Only the recorder and staff write the record." in refused.get_data(as_text=True)
+
+
+def test_fanout_benchmark_delivers_every_note(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "MINYI_BENCH_CACHE": str(tmp_path)}
+    env.pop("DATABASE_URL", None)
+    process = subprocess.run([sys.executable, "-m", "benchmarks", "fanout", "--smoke", "--json"],
+                             cwd=repo, env=env, capture_output=True, text=True, timeout=300,
+                             check=False)
+    assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
+    figures = json.loads(process.stdout.strip().splitlines()[-1])
+    assert figures["connected"] == figures["observers"] == 20
+    assert figures["receipts"] == 20 * figures["notes"]
+    assert figures["lost"] == 0 and figures["duplicates"] == 0
+    assert 0 < figures["p50_ms"] <= figures["p99_ms"] <= figures["max_ms"]
+    assert figures["server_cpu_ms_per_note"] > 0

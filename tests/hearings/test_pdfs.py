@@ -83,3 +83,24 @@ def test_pdfs_are_made_again_only_when_the_content_changes(app, finished):
     assert again == first
     assert changed != first and changed.exists() and not first.exists()
     assert "建议尽快修改草案" in read(changed)[0]
+
+
+def test_pdf_benchmark_runs_and_extracts_chinese(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "MINYI_BENCH_CACHE": str(tmp_path)}
+    env.pop("DATABASE_URL", None)
+    process = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "hearing_pdfs", "--smoke", "--json"], cwd=repo,
+        env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
+    figures = json.loads(process.stdout.strip().splitlines()[-1])
+    assert figures["speakers"] == 3 and figures["notes"] == 1 + 3 * 2 + 2 + 2 + 1
+    for name in ("record", "report"):
+        assert figures[name]["chinese_text"] is True
+        assert figures[name]["pages"] >= 1 and figures[name]["seconds"] > 0
