@@ -83,7 +83,9 @@ def show(slug: str):
 @drafts_blueprint.route("/<slug>/clauses/<anchor>")
 def clause(slug: str, anchor: str):
     draft = _public_draft(slug)
-    unit = services.clause_by_anchor(draft.current_version, anchor) or abort(404)
+    unit = services.clause_by_anchor(draft.current_version, anchor)
+    if unit is None or not unit.is_commentable:
+        abort(404)
     sort = request.args.get("sort", "new")
     page = services.published_comments(draft, unit, sort=sort, cursor=request.args.get("cursor"),
                                        per_page=current_app.config["COMMENTS_PER_PAGE"])
@@ -108,7 +110,10 @@ def comment(slug: str):
     anchor = request.values.get("clause", "")
     unit = None
     if anchor:
-        unit = services.clause_by_anchor(draft.current_version, anchor) or abort(404)
+        unit = services.clause_by_anchor(draft.current_version, anchor)
+        # A POST keeps what was typed and explains; only a link to a chapter's form is wrong.
+        if unit is None or (request.method == "GET" and not unit.is_commentable):
+            abort(404)
     user = current_user if current_user.is_authenticated else None
     if user is None and not draft.allow_guests:
         flash(_("Log in to comment on this draft."), "info")

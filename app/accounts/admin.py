@@ -53,6 +53,8 @@ def edit_user(user_id: int):
     if form.validate_on_submit():
         if user.id == current_user.id and form.role.data != "admin":
             form.role.errors.append(_("You cannot take away your own administrator role."))
+        elif user.id == current_user.id and not form.active.data:
+            form.active.errors.append(_("You cannot deactivate your own account."))
         else:
             before = _account_facts(user)
             user.name = form.name.data
