@@ -215,3 +215,48 @@ class CommentSupport(db.Model):
     comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AlignmentOverride(db.Model):
+    """A staff correction of how the articles of two versions pair up.
+
+    Used whenever the two versions are compared; when they are consecutive it also decides
+    the clause lineage of the newer one.  One side may be empty: the articles of the other
+    side are then insertions (or deletions) whatever their similarity.
+    """
+
+    __tablename__ = "alignment_overrides"
+    __table_args__ = (Index("ix_alignment_overrides_versions", "old_version_id",
+                            "new_version_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id", ondelete="CASCADE"))
+    old_version_id: Mapped[int] = mapped_column(
+        ForeignKey("draft_versions.id", ondelete="CASCADE"))
+    new_version_id: Mapped[int] = mapped_column(
+        ForeignKey("draft_versions.id", ondelete="CASCADE"))
+    #: anchors of the old articles in the group, in reading order
+    old_anchors: Mapped[list] = mapped_column(JSON, default=list)
+    #: anchors of the new articles in the group, in reading order
+    new_anchors: Mapped[list] = mapped_column(JSON, default=list)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ClauseOrigin(db.Model):
+    """An earlier lineage whose wording a clause carries besides its own `lineage_id`.
+
+    A merged article keeps the lineage of the first article merged into it and records the
+    others here; the parts of a split that did not keep the lineage record the article they
+    came from; an article records the paragraphs and items deleted from it.  Comments on
+    those earlier clauses are shown as comments on the earlier wording of this one.
+    """
+
+    __tablename__ = "clause_origins"
+    __table_args__ = (UniqueConstraint("clause_id", "lineage_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: the clause in the newer version (the unique constraint also indexes it)
+    clause_id: Mapped[int] = mapped_column(ForeignKey("clauses.id", ondelete="CASCADE"))
+    #: a lineage_id of clauses in earlier versions
+    lineage_id: Mapped[int] = mapped_column(index=True)
