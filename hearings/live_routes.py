@@ -16,6 +16,7 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -109,15 +110,13 @@ def _done(hearing: Hearing, events: list[HearingEvent], message: str, anchor: st
     db.session.commit()
     broadcast(*events)
     flash(message, "success")
-    return redirect(request.form.get("next") or url_for(
-        "hearing_live.live_page", slug=hearing.slug, _anchor=anchor or None))
+    return redirect(url_for("hearing_live.live_page", slug=hearing.slug, _anchor=anchor or None))
 
 
 def _refused(hearing: Hearing, error: Exception):
     db.session.rollback()
     flash(str(error), "error")
-    return redirect(request.form.get("next") or url_for("hearing_live.live_page",
-                                                        slug=hearing.slug))
+    return redirect(url_for("hearing_live.live_page", slug=hearing.slug))
 
 
 # --- the live hearing ----------------------------------------------------------------------
@@ -134,6 +133,7 @@ def live_page(slug: str):
         "hearings/live.html", hearing=hearing, notes=live.visible_notes(hearing, user),
         state=live.live_state(hearing, user), can_record=can_record,
         is_deputy=live.is_deputy_observer(user, hearing),
+        may_hand_in_opinion=record.may_hand_in_opinion(user, hearing),
         note_form=note_form, observation_form=ObservationForm(),
         speaker_form=_speaker_form(hearing), edit_form=EditNoteForm(), timer_form=TimerForm(),
         end_form=ConfirmForm(), agenda_items=AGENDA_ITEMS, extensions=EXTENSIONS,
@@ -259,7 +259,7 @@ def record_page(slug: str):
     is_staff = live.is_hearing_staff(user, hearing)
     correction_form = CorrectionForm()
     correction_form.note_id.choices = [("", _("(something is missing)"))] + [
-        (str(n.id), f"{n.created_at:%H:%M} {n.body[:40]}") for n in notes]
+        (str(n.id), f"{format_datetime(n.created_at, 'HH:mm')} {n.body[:40]}") for n in notes]
     mine = record.corrections(hearing, user) if record.speaker_of(user, hearing) else []
     return render_template(
         "hearings/record.html", hearing=hearing, sections=record.record_sections(notes),
