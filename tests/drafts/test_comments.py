@@ -215,7 +215,12 @@ def test_proposed_wording_over_the_limit_is_refused(client, draft, citizen):
 
 
 def test_a_chapter_cannot_be_commented_on(client, draft, citizen):
-    response = send_comment(client, draft, "ch-2", body="对整章的意见")
+    assert client.get(f"/drafts/{draft.slug}/comment?clause=ch-2").status_code == 404
+    assert client.get(f"/drafts/{draft.slug}/clauses/ch-2").status_code == 404
+    # A form sent for a chapter anyway is refused with a message, keeping what was typed.
+    key = form_key(client.get(f"/drafts/{draft.slug}/comment").get_data(as_text=True))
+    response = client.post_form(f"/drafts/{draft.slug}/comment", {
+        "stance": "suggest", "body": "对整章的意见", "clause": "ch-2", "submission_key": key})
 
     page = response.get_data(as_text=True)
     assert response.status_code == 200
