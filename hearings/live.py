@@ -71,7 +71,9 @@ def can_observe(user: User | None, hearing: Hearing) -> bool:
     """Tell whether the user may follow the live notes."""
     if hearing.status == "cancelled":
         return False
-    if is_hearing_staff(user, hearing) or hearing.public_live:
+    if is_hearing_staff(user, hearing):
+        return True
+    if hearing.public_live and hearing.status != "planned":  # planned: not announced yet
         return True
     if user is None or not user.is_authenticated:
         return False

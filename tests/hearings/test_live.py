@@ -213,6 +213,12 @@ def test_public_hearing_admits_anyone_read_only(make_hearing, make_user, live_cl
     assert db.session.scalar(select(func.count(HearingNote.id))) == 0
 
 
+def test_a_hearing_not_yet_announced_is_for_staff_only(make_hearing, make_user, live_client):
+    hearing = make_hearing(status="planned", public_live=True)
+    assert not live_client(None, hearing).is_connected("/hearings")
+    assert live_client(make_user("staff"), hearing).is_connected("/hearings")
+
+
 def test_unknown_hearing_is_refused(app, make_client):
     from app.extensions import socketio
 
