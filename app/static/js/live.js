@@ -54,7 +54,7 @@
     setStatus("offline", refusal ? strings.refused + " " + refusal : strings.offline);
   });
   socket.on("state", function (state) {
-    showFloor(state);
+    showFloor(state, true);
   });
   ["note_created", "note_updated", "speaker_changed", "timer", "hearing_ended"].forEach(
     function (name) {
@@ -76,7 +76,7 @@
       answer.events.forEach(function (envelope) {
         if (envelope.seq > lastSeq) {
           lastSeq = envelope.seq;
-          apply(envelope);
+          apply(envelope, false);
         }
       });
       if (answer.more) {
@@ -108,7 +108,7 @@
       const envelope = waiting.get(lastSeq + 1);
       waiting.delete(lastSeq + 1);
       lastSeq = envelope.seq;
-      apply(envelope);
+      apply(envelope, true);
     }
     if (waiting.size && gapTimer === null) {
       gapTimer = window.setTimeout(function () {
@@ -121,7 +121,9 @@
     }
   }
 
-  function apply(envelope) {
+  // `fresh` is false for events replayed by a catch-up: their server_time is old, so they
+  // must not reset the correction of this browser's clock.
+  function apply(envelope, fresh) {
     const payload = envelope.payload;
     switch (envelope.type) {
       case "note_created":
@@ -131,14 +133,14 @@
         updateNote(payload);
         break;
       case "speaker_changed":
-        showFloor(payload);
+        showFloor(payload, fresh);
         break;
       case "timer":
-        showTimer(payload);
+        showTimer(payload, fresh);
         break;
       case "hearing_ended":
         setStatus("offline", strings.ended);
-        showTimer(null);
+        showTimer(null, fresh);
         break;
     }
   }
@@ -252,7 +254,7 @@
 
   // --- the floor and the timer --------------------------------------------------------------
 
-  function showFloor(state) {
+  function showFloor(state, fresh) {
     const speaker = document.getElementById("floor-speaker");
     if (speaker) {
       speaker.textContent = state.speaker ? state.speaker.name : strings.nobody;
@@ -270,7 +272,7 @@
         item.removeAttribute("aria-current");
       }
     });
-    showTimer(state.timer || null);
+    showTimer(state.timer || null, fresh);
   }
 
   function clock(seconds) {
@@ -278,9 +280,9 @@
     return Math.floor(whole / 60) + ":" + String(whole % 60).padStart(2, "0");
   }
 
-  function showTimer(state) {
+  function showTimer(state, fresh) {
     timer = state;
-    if (state) {
+    if (state && fresh) {
       clockOffset = Date.parse(state.server_time) - Date.now();
     }
     tick();
