@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -271,6 +271,8 @@ class ClauseNode:
     citation: str = ""
     #: the citation's parts from the article down; empty above articles
     citation_parts: list[str] = field(default_factory=list)
+    #: published comments on the earlier wording of the subtree (see drafts.versions)
+    earlier_comments: int = 0
 
 
 def clause_tree(version: DraftVersion) -> list[ClauseNode]:
@@ -610,14 +612,16 @@ def _join_citation(clause: Clause, parts: list[str], english: bool) -> str:
 
 def unit_text(clause: Clause) -> str:
     """Return the readable text of a clause and everything under it."""
+    later = (Clause.version_id == clause.version_id, Clause.position > clause.position)
+    # the subtree ends before the next clause at the clause's depth or above: loading every
+    # later clause instead made a comment page on an early article load hundreds of rows
+    end = select(func.min(Clause.position)).where(*later, Clause.depth <= clause.depth)
+    end = end.scalar_subquery()
     children = db.session.scalars(
-        select(Clause).where(Clause.version_id == clause.version_id,
-                             Clause.position > clause.position).order_by(Clause.position)
+        select(Clause).where(*later, or_(end.is_(None), Clause.position < end))
+        .order_by(Clause.position)
     )
     lines = [f"{clause.label}{clause.text}" if clause.kind in ("item", "subitem") else clause.text]
-    for child in children:
-        if child.depth <= clause.depth:
-            break
-        lines.append(f"{child.label}{child.text}" if child.kind in ("item", "subitem")
-                     else child.text)
+    lines += [f"{child.label}{child.text}" if child.kind in ("item", "subitem") else child.text
+              for child in children]
     return "\n".join(line for line in lines if line)
