@@ -308,15 +308,18 @@ def revise_note(note: HearingNote, user: User, body: str, *, base_revision: int,
     changed = db.session.execute(
         update(HearingNote)
         .where(HearingNote.id == note.id, HearingNote.revision == base_revision)
-        .values(revision=HearingNote.revision + 1, body=body, updated_at=utcnow()),
+        .values(revision=HearingNote.revision + 1),
         execution_options={"synchronize_session": False},
     ).rowcount
-    db.session.refresh(note)
+    db.session.refresh(note, ["revision"])
     if not changed:
         raise LiveError(_(
             "Someone changed this note in the meantime (now revision %(now)d, you edited "
             "revision %(base)d). Reload it and make your change again.",
             now=note.revision, base=base_revision))
+    # The text changes through the ORM, so the change log learns of the edit.
+    note.body = body
+    note.updated_at = utcnow()
     if clause_lineage_ids is not None:
         note.clause_lineage_ids = _clean_clauses(clause_lineage_ids)
     db.session.add(HearingNoteRevision(note_id=note.id, revision=note.revision, body=body,

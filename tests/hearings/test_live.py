@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
+from app.models import ChangeLog
 from hearings import live
 from hearings.models import HearingEvent, HearingNote, HearingNoteRevision
 
@@ -154,6 +155,9 @@ def test_edit_keeps_revisions_and_stale_edit_is_rejected(
     assert texts == ["初稿", "第二稿"]
     updates = received(observer, "note_updated")
     assert [(u["payload"]["body"], u["payload"]["revision"]) for u in updates] == [("第二稿", 2)]
+    logged = db.session.scalars(select(ChangeLog.op).where(ChangeLog.entity == "note",
+                                                           ChangeLog.entity_id == note_id))
+    assert list(logged) == ["upsert", "upsert"]  # created, edited: the search index follows
 
 
 def test_private_and_shared_notes_reach_only_their_audience(
