@@ -87,6 +87,29 @@ def _format(value: Any) -> str:
     return str(value)
 
 
+def figure_tables(runs: list[dict[str, Any]]) -> list[str]:
+    """Return Markdown tables of the medians: one of the single figures (with every run's
+    value), and one per group of like rows such as pages or worker classes."""
+    medians = median_figures(runs)
+    flats = [flatten(run) for run in runs]
+    groups = {key: value for key, value in runs[-1].items()
+              if isinstance(value, dict) and value
+              and all(isinstance(row, dict) for row in value.values())}
+    lines = ["| figure | median | runs |", "| --- | --- | --- |"]
+    for key, value in medians.items():
+        if key.split(".", 1)[0] not in groups:
+            each = " / ".join(_format(flat.get(key, "–")) for flat in flats)
+            lines.append(f"| {key} | {_format(value)} | {each} |")
+    for group, rows in groups.items():
+        columns = list(dict.fromkeys(key for row in rows.values() for key in flatten(row)))
+        lines += ["", f"{group} (medians):", "", f"| {group} | " + " | ".join(columns) + " |",
+                  "| --- " * (len(columns) + 1) + "|"]
+        for row in rows:
+            cells = [_format(medians.get(f"{group}.{row}.{column}", "–")) for column in columns]
+            lines.append(f"| {row} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def summary(results: dict[str, dict[str, Any]], quick: bool, runs: int) -> str:
     """Return the Markdown summary of the runs."""
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -105,12 +128,7 @@ def summary(results: dict[str, dict[str, Any]], quick: bool, runs: int) -> str:
         if not result["runs"]:
             lines += ["No figures: every run failed.", ""]
             continue
-        lines += ["| figure | median | runs |", "| --- | --- | --- |"]
-        flats = [flatten(run) for run in result["runs"]]
-        for key, value in median_figures(result["runs"]).items():
-            each = " / ".join(_format(flat.get(key, "–")) for flat in flats)
-            lines.append(f"| {key} | {_format(value)} | {each} |")
-        lines.append("")
+        lines += [*figure_tables(result["runs"]), ""]
     return "\n".join(lines)
 
 

@@ -15,12 +15,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
-from sqlalchemy import text
+if TYPE_CHECKING:
+    from flask import Flask
 
-from drafts.parser import int_to_chinese_numeral
+# The application is imported inside the functions that need it: the load generator's
+# processes import this module too and should start fast.
 
 REPO = Path(__file__).resolve().parent.parent
 #: environment variable naming the folder for seeded databases (default ~/.cache/minyi-bench)
@@ -128,6 +129,7 @@ def new_database(folder: Path, users: int, rng: random.Random) -> Iterator[tuple
     for comment; yield the draft and the staff account inside the application context, then
     commit and fold the write-ahead log into the file."""
     from flask_migrate import upgrade
+    from sqlalchemy import text
 
     from app.accounts.services import create_user
     from app.extensions import db
@@ -234,7 +236,8 @@ def _sentence(rng: random.Random) -> str:
     return f"鼓励{rng.choice(_ACTORS)}{rng.choice(_DUTIES)}，{rng.choice(_PURPOSES)}。"
 
 
-def _article_paragraphs(rng: random.Random, chapter: str, number: int, last: bool) -> list[str]:
+def _article_paragraphs(rng: random.Random, chapter: str, number: int, last: bool,
+                        numeral: Callable[[int], str]) -> list[str]:
     """Return the paragraphs of one article; item lines start with （一）."""
     if number == 1:
         return ["为了推进城市更新，" + "，".join(rng.sample(_PURPOSES, 3)) + "，根据有关法律、"
@@ -247,7 +250,7 @@ def _article_paragraphs(rng: random.Random, chapter: str, number: int, last: boo
     paragraphs = []
     if rng.random() < 0.3:
         tasks = rng.sample(_TASKS, rng.randint(3, 7))
-        items = [f"（{int_to_chinese_numeral(i + 1)}）{task}{'。' if i == len(tasks) - 1 else '；'}"
+        items = [f"（{numeral(i + 1)}）{task}{'。' if i == len(tasks) - 1 else '；'}"
                  for i, task in enumerate(tasks)]
         paragraphs.append(f"{rng.choice(_ACTORS)}履行下列职责：")
         paragraphs.extend(items)
@@ -260,16 +263,18 @@ def _article_paragraphs(rng: random.Random, chapter: str, number: int, last: boo
 
 def draft_text(seed: int = 2024) -> str:
     """Return the fictional 120-article draft: ten chapters, paragraphs and （一） items."""
+    from drafts.parser import int_to_chinese_numeral as numeral
+
     rng = random.Random(seed)
     lines = [DRAFT_TITLE, ""]
     number = 0
     total = sum(count for _, count in CHAPTERS)
     for index, (heading, count) in enumerate(CHAPTERS, start=1):
-        lines += [f"第{int_to_chinese_numeral(index)}章　{heading}", ""]
+        lines += [f"第{numeral(index)}章　{heading}", ""]
         for _ in range(count):
             number += 1
-            paragraphs = _article_paragraphs(rng, heading, number, number == total)
-            lines += [f"第{int_to_chinese_numeral(number)}条　{paragraphs[0]}", ""]
+            paragraphs = _article_paragraphs(rng, heading, number, number == total, numeral)
+            lines += [f"第{numeral(number)}条　{paragraphs[0]}", ""]
             for paragraph in paragraphs[1:]:
                 lines += [paragraph, ""]
     return "\n".join(lines)

@@ -20,6 +20,7 @@ import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 from sqlalchemy import bindparam, event, insert, select, text, update
@@ -199,12 +200,13 @@ class Target:
         self.samples: dict[str, list[float]] = {page: [] for page in self.urls}
         #: CPU time of this process per request: less swayed by other processes than the clock
         self.cpu_samples: dict[str, list[float]] = {page: [] for page in self.urls}
-        self.statements: list[str] = []
+        #: the SQL statements and parameters of the last request
+        self.statements: list[tuple[str, Any]] = []
         with self.app.app_context():
             event.listen(db.engine, "before_cursor_execute", self._count)
 
-    def _count(self, _conn, _cursor, statement, _params, _context, _many) -> None:
-        self.statements.append(statement)
+    def _count(self, _conn, _cursor, statement, parameters, _context, _many) -> None:
+        self.statements.append((statement, parameters))
 
     def get(self, page: str, record: bool = False) -> tuple[int, int]:
         """Request a page (and record its times); return the bytes and SQL statements."""
@@ -233,11 +235,11 @@ def explain(target: Target, page: str) -> None:
     with target.app.app_context():
         raw = db.engine.raw_connection()
         try:
-            for statement in statements:
+            for statement, parameters in statements:
                 if not statement.lstrip().upper().startswith("SELECT"):
                     continue
-                params = (None,) * statement.count("?")
-                rows = raw.cursor().execute("EXPLAIN QUERY PLAN " + statement, params).fetchall()
+                rows = raw.cursor().execute("EXPLAIN QUERY PLAN " + statement,
+                                            parameters).fetchall()
                 print("  " + " ".join(statement.split())[:160])
                 for row in rows:
                     print("     ", row[-1])

@@ -33,7 +33,7 @@ import sys
 import tempfile
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,7 +43,7 @@ from benchmarks import common
 #: client processes × threads, seconds of load per target, worker classes tried
 SIZES = {
     "smoke": {"processes": 1, "threads": 2, "seconds": 1.0, "workers": ("gthread",)},
-    "quick": {"processes": 2, "threads": 4, "seconds": 4.0, "workers": ("gevent", "gthread")},
+    "quick": {"processes": 2, "threads": 4, "seconds": 3.0, "workers": ("gevent", "gthread")},
     "full": {"processes": 2, "threads": 8, "seconds": 20.0, "workers": ("gevent", "gthread")},
 }
 WORKER_OPTIONS = {
@@ -54,7 +54,7 @@ GOAL_PER_S = 500
 SLUG = common.DRAFT_SLUG
 #: bump when the seeded data changes, so cached databases are made again
 SEED_FORMAT = 1
-#: the units the clients comment on, in turn
+#: the units the clients comment on
 ANCHORS = ("art-3", "art-5", "art-18", "art-40", "art-41", "art-77", "art-90", "art-101")
 DB_FILE = "minyi.sqlite3"
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -90,7 +90,7 @@ def prepare(folder: Path, users: int) -> dict:
 def stored_keys(database: Path, keys: list[str]) -> set[str]:
     """Return which of the submission keys are in the comments table."""
     found: set[str] = set()
-    with sqlite3.connect(database) as connection:
+    with closing(sqlite3.connect(database)) as connection:
         for start in range(0, len(keys), 500):
             chunk = keys[start:start + 500]
             marks = ",".join("?" * len(chunk))
