@@ -1,0 +1,729 @@
+"""Full-text search engine for clauses, comments and notes.
+
+Deliberately independent of Flask and of the database: callers hand in
+plain dicts and get plain data back, so the engine behind this module can be
+replaced later.  Built on Whoosh with the analyzers of
+:mod:`search.analysis`.
+
+Matching happens on the character stream (``title``/``body``): every query
+word or phrase becomes a phrase query over characters, i.e. an exact
+substring match on the normalised text.  The jieba word stream (``words``)
+only adds score to documents that also share whole words with the query.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import os
+import re
+import threading
+import time
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
+from typing import Any
+
+from whoosh import index as whoosh_index
+from whoosh import query as Q
+from whoosh import sorting
+from whoosh.fields import DATETIME, ID, NUMERIC, TEXT, Schema
+from whoosh.index import LockError
+from whoosh.writing import CLEAR
+
+from search.analysis import (
+    CJK_RE,
+    SURFACE_MARK,
+    is_cluster_boundary,
+    make_analyzer,
+    normalize,
+    query_tokens,
+)
+
+__all__ = [
+    "FACET_FIELDS",
+    "FILTER_FIELDS",
+    "SCHEMA",
+    "TYPES",
+    "SearchIndex",
+    "SearchResult",
+    "build_schema",
+    "make_snippet",
+    "parse_query",
+]
+
+TYPES = ("clause", "comment", "note")
+FACET_FIELDS = ("type", "draft_id", "stance", "disposition", "region", "sector")
+_NUMERIC_FIELDS = ("obj_id", "draft_id", "version_id", "clause_id")
+_KEYWORD_FIELDS = (
+    "type",
+    "label",
+    "stance",
+    "disposition",
+    "status",
+    "visibility",
+    "region",
+    "sector",
+)
+#: Fields usable in ``search(filters=...)``.
+FILTER_FIELDS = frozenset(_NUMERIC_FIELDS + _KEYWORD_FIELDS) - {"visibility"}
+_TEXT_FIELDS = ("title", "body")
+_DOC_FIELDS = frozenset(("doc_id", "created") + _NUMERIC_FIELDS + _KEYWORD_FIELDS + _TEXT_FIELDS)
+_VISIBILITY_RE = re.compile(r"^(public|staff|private:[^\s:]+)$")
+_TITLE_BOOST = 2.0
+_EPOCH = datetime(1970, 1, 1)
+_UNDATED = -(2**62)
+
+
+def build_schema() -> Schema:
+    chars = make_analyzer("char")
+    words = make_analyzer("word")
+    keyword = {"stored": True, "sortable": True}
+    return Schema(
+        doc_id=ID(stored=True, unique=True),
+        type=ID(**keyword),
+        obj_id=NUMERIC(int, bits=64, stored=True),
+        draft_id=NUMERIC(int, bits=64, stored=True),
+        version_id=NUMERIC(int, bits=64, stored=True),
+        clause_id=NUMERIC(int, bits=64, stored=True),
+        label=ID(stored=True),
+        title=TEXT(analyzer=chars, stored=True, phrase=True),
+        body=TEXT(analyzer=chars, stored=True, phrase=True),
+        # ranking only: jieba words of title + body, no positions needed
+        words=TEXT(analyzer=words, phrase=False),
+        stance=ID(**keyword),
+        disposition=ID(**keyword),
+        status=ID(stored=True),
+        visibility=ID(stored=True),
+        region=ID(**keyword),
+        sector=ID(**keyword),
+        created=DATETIME(stored=True),
+        # keyword copy of draft_id for facet counting (a NUMERIC column
+        # reports a fork-specific sentinel for documents without a value)
+        draft_key=ID(sortable=True),
+        # sort key for "newest first": microseconds since the epoch, with
+        # undated documents at the very end (column defaults vary by fork)
+        created_ts=NUMERIC(int, bits=64, signed=True, sortable=True),
+    )
+
+
+SCHEMA = build_schema()
+_STORED_FIELDS = tuple(SCHEMA.stored_names())
+_FACET_SOURCES = {name: "draft_key" if name == "draft_id" else name for name in FACET_FIELDS}
+
+
+# ---------------------------------------------------------------------------
+# Query language
+#
+#   words           all must match (default AND)
+#   "a phrase"      exact (normalised) phrase; also “…”, 「…」, 『…』
+#   a OR b, a AND b, NOT a, -a, (grouping); operators in any case
+#   legis*          prefix of a Latin/digit word as written
+#
+# A run of CJK characters without spaces is one phrase.
+
+
+@dataclass(frozen=True)
+class Leaf:
+    kind: str  # "word" | "phrase" | "prefix"
+    text: str
+
+
+@dataclass(frozen=True)
+class Node:
+    op: str  # "and" | "or" | "not"
+    children: tuple[Any, ...]
+
+
+_OPEN_QUOTES = {'"': '"', "“": "”", "”": "”", "「": "」", "『": "』"}
+_STOP_CHARS = set('()"“”「」『』') | {" ", "\t", "\n", "\r", "\u3000"}
+_OPERATORS = {"and": "AND", "or": "OR", "not": "NOT", "&&": "AND", "||": "OR"}
+
+
+def _lex(text: str) -> list[tuple[str, str]]:
+    # NFKC so that full-width （ ） ＂ － etc. act as syntax characters
+    text = unicodedata.normalize("NFKC", text)
+    out: list[tuple[str, str]] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch.isspace():
+            i += 1
+        elif ch in "()":
+            out.append((ch, ch))
+            i += 1
+        elif ch in _OPEN_QUOTES:
+            close = _OPEN_QUOTES[ch]
+            j = text.find(close, i + 1)
+            if j < 0:
+                j = n
+            out.append(("PHRASE", text[i + 1 : j]))
+            i = j + 1
+        elif ch in "-+" and i + 1 < n and not text[i + 1].isspace() and text[i + 1] not in "-+":
+            if ch == "-":
+                out.append(("NOT", ch))
+            i += 1
+        else:
+            j = i
+            while j < n and text[j] not in _STOP_CHARS and not text[j].isspace():
+                j += 1
+            word = text[i:j]
+            i = j
+            op = _OPERATORS.get(word.lower())
+            if op:
+                out.append((op, word))
+            elif len(word) > 1 and word.endswith("*"):
+                out.append(("PREFIX", word.rstrip("*")))
+            else:
+                out.append(("WORD", word))
+    return out
+
+
+class _Parser:
+    def __init__(self, tokens: list[tuple[str, str]]):
+        self.tokens = tokens
+        self.i = 0
+
+    def peek(self) -> str:
+        return self.tokens[self.i][0] if self.i < len(self.tokens) else "EOF"
+
+    def take(self) -> tuple[str, str]:
+        tok = self.tokens[self.i]
+        self.i += 1
+        return tok
+
+    def parse(self):
+        items = []
+        while self.peek() != "EOF":
+            if self.peek() == ")":  # stray closing parenthesis
+                self.take()
+                continue
+            items.append(self.parse_or())
+        return _group("and", items)
+
+    def parse_or(self):
+        items = [self.parse_and()]
+        while self.peek() == "OR":
+            self.take()
+            items.append(self.parse_and())
+        return _group("or", items)
+
+    def parse_and(self):
+        items = [self.parse_unary()]
+        while self.peek() not in ("OR", ")", "EOF"):
+            if self.peek() == "AND":
+                self.take()
+                if self.peek() in ("OR", ")", "EOF"):
+                    break
+            items.append(self.parse_unary())
+        return _group("and", items)
+
+    def parse_unary(self):
+        if self.peek() == "NOT":
+            self.take()
+            if self.peek() in ("OR", "AND", ")", "EOF"):
+                return None
+            inner = self.parse_unary()
+            return Node("not", (inner,)) if inner is not None else None
+        return self.parse_atom()
+
+    def parse_atom(self):
+        kind = self.peek()
+        if kind == "EOF":
+            return None
+        tok_kind, text = self.take()
+        if tok_kind == "(":
+            inner = self.parse_or() if self.peek() not in (")", "EOF") else None
+            if self.peek() == ")":
+                self.take()
+            return inner
+        if tok_kind == "PHRASE":
+            return Leaf("phrase", text)
+        if tok_kind == "PREFIX":
+            return Leaf("prefix", text)
+        # WORD, or an operator where an operand was expected: a plain word
+        return Leaf("word", text)
+
+
+def _group(op: str, items: list):
+    items = [x for x in items if x is not None]
+    if not items:
+        return None
+    if len(items) == 1:
+        return items[0]
+    return Node(op, tuple(items))
+
+
+def parse_query(text: str):
+    """Parse the user query language into a small AST (or None)."""
+    return _Parser(_lex(text or "")).parse()
+
+
+_WORD_ONLY_RE = re.compile(r"^[^\W_]+$")
+
+
+def _leaf_query(leaf: Leaf, fieldname: str, boost: float = 1.0):
+    if leaf.kind == "prefix":
+        norm = normalize(leaf.text)
+        if _WORD_ONLY_RE.match(norm) and not CJK_RE.search(norm):
+            return Q.Prefix(fieldname, SURFACE_MARK + norm, boost=boost)
+        # a CJK "prefix" is simply a substring: fall through to a phrase
+    toks = query_tokens(leaf.text)
+    if not toks:
+        return None
+    if len(toks) == 1:
+        return Q.Term(fieldname, toks[0], boost=boost)
+    return Q.Phrase(fieldname, toks, boost=boost)
+
+
+def _compile(node):
+    if node is None:
+        return None
+    if isinstance(node, Leaf):
+        parts = [
+            _leaf_query(node, "title", _TITLE_BOOST),
+            _leaf_query(node, "body"),
+        ]
+        parts = [p for p in parts if p is not None]
+        return Q.Or(parts) if parts else None
+    if node.op == "not":
+        inner = _compile(node.children[0])
+        return Q.Not(inner) if inner is not None else None
+    subs = [q for q in (_compile(c) for c in node.children) if q is not None]
+    if not subs:
+        return None
+    if node.op == "or":
+        return subs[0] if len(subs) == 1 else Q.Or(subs)
+    if all(isinstance(s, Q.Not) for s in subs):
+        subs.insert(0, Q.Every())
+    return subs[0] if len(subs) == 1 else Q.And(subs)
+
+
+def _positive_leaves(node, negated: bool = False):
+    if node is None:
+        return
+    if isinstance(node, Leaf):
+        if not negated:
+            yield node
+        return
+    for child in node.children:
+        yield from _positive_leaves(child, negated or node.op == "not")
+
+
+def _highlight_patterns(node) -> list[tuple[str, Any]]:
+    patterns: list[tuple[str, Any]] = []
+    for leaf in _positive_leaves(node):
+        if leaf.kind == "prefix":
+            norm = normalize(leaf.text)
+            if _WORD_ONLY_RE.match(norm) and not CJK_RE.search(norm):
+                patterns.append(("prefix", SURFACE_MARK + norm))
+                continue
+        toks = query_tokens(leaf.text)
+        if toks:
+            patterns.append(("seq", tuple(toks)))
+    return patterns
+
+
+def _ranking_query(node):
+    words: list[str] = []
+    for leaf in _positive_leaves(node):
+        if leaf.kind != "prefix":
+            words.extend(query_tokens(leaf.text, unit="word"))
+    terms = [Q.Term("words", w) for w in dict.fromkeys(words)]
+    return Q.Or(terms) if terms else None
+
+
+# ---------------------------------------------------------------------------
+# Highlighting
+
+_HL_ANALYZER = make_analyzer("char")
+_WS_RE = re.compile(r"\s+")
+
+
+def _match_spans(text: str, patterns: list[tuple[str, Any]]) -> list[tuple[int, int]]:
+    """Character spans of ``text`` matched by the query patterns."""
+    if not text or not patterns:
+        return []
+    by_pos: dict[int, tuple[set[str], int, int]] = {}
+    for t in _HL_ANALYZER(text, positions=True, chars=True, mode="index"):
+        entry = by_pos.get(t.pos)
+        if entry is None:
+            by_pos[t.pos] = ({t.text}, t.startchar, t.endchar)
+        else:
+            entry[0].add(t.text)
+    spans: list[tuple[int, int]] = []
+    for kind, value in patterns:
+        for pos, (texts, start, end) in by_pos.items():
+            if kind == "prefix":
+                if any(x.startswith(value) for x in texts):
+                    spans.append((start, end))
+                continue
+            if value[0] not in texts:
+                continue
+            last = pos
+            for k in range(1, len(value)):
+                nxt = by_pos.get(pos + k)
+                if nxt is None or value[k] not in nxt[0]:
+                    break
+                last = pos + k
+            else:
+                spans.append((start, by_pos[last][2]))
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for s, e in spans:
+        if merged and s <= merged[-1][1]:
+            if e > merged[-1][1]:
+                merged[-1] = (merged[-1][0], e)
+        else:
+            merged.append((s, e))
+    return merged
+
+
+def _snap_left(text: str, i: int) -> int:
+    while i > 0 and not is_cluster_boundary(text, i):
+        i -= 1
+    return i
+
+
+def _snap_right(text: str, i: int) -> int:
+    while i < len(text) and not is_cluster_boundary(text, i):
+        i += 1
+    return i
+
+
+def make_snippet(
+    text: str,
+    spans: list[tuple[int, int]],
+    max_chars: int = 160,
+    context: int = 30,
+    whole: bool = False,
+) -> str:
+    """HTML snippet of ``text`` with ``spans`` wrapped in ``<mark>``.
+
+    Everything else is HTML-escaped; the cut points never split a
+    user-perceived character (combining sequences, emoji sequences,
+    surrogate pairs); whitespace runs collapse to one space.
+    """
+    if not text:
+        return ""
+    n = len(text)
+    if whole or n <= max_chars:
+        start, end = 0, n
+    elif not spans:
+        start, end = 0, max_chars
+    else:
+        context = min(context, max_chars // 3)
+        best_start, best_count = 0, -1
+        for s, _e in spans[:200]:
+            ws = max(0, s - context)
+            we = ws + max_chars
+            count = sum(1 for a, b in spans if a >= ws and b <= we)
+            if count > best_count:
+                best_start, best_count = ws, count
+        start = best_start
+        end = min(n, start + max_chars)
+        if end == n:
+            start = max(0, n - max_chars)
+    start = _snap_left(text, start)
+    end = _snap_right(text, end)
+    # do not begin in the middle of a Latin word if it is short to back up
+    back = start
+    while back > 0 and start - back < 20 and text[back - 1].isalnum() and text[back - 1].isascii():
+        back -= 1
+    if back == 0 or not (text[back - 1].isalnum() and text[back - 1].isascii()):
+        start = back
+
+    def plain(a: int, b: int) -> str:
+        return html.escape(_WS_RE.sub(" ", text[a:b]))
+
+    parts: list[str] = ["…"] if start > 0 else []
+    cursor = start
+    for s, e in spans:
+        s, e = max(s, start), min(e, end)
+        if s >= e:
+            continue
+        parts.append(plain(cursor, s))
+        parts.append("<mark>" + plain(s, e) + "</mark>")
+        cursor = e
+    parts.append(plain(cursor, end))
+    if end < n:
+        parts.append("…")
+    return "".join(parts).strip()
+
+
+# ---------------------------------------------------------------------------
+# Documents
+
+
+def _clean_text(value: Any) -> str:
+    if value is None:
+        return ""
+    text = str(value)
+    if any("\ud800" <= ch <= "\udfff" for ch in text):
+        # join surrogate pairs, replace lone surrogates
+        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
+
+
+def _to_datetime(value: Any, end_of_day: bool = False) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value
+    if isinstance(value, date):
+        return datetime.combine(value, dtime.max if end_of_day else dtime.min)
+    raise TypeError(f"not a date/datetime: {value!r}")
+
+
+def _prepare(doc: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = set(doc) - _DOC_FIELDS
+    if unknown:
+        raise ValueError(f"unknown document fields: {sorted(unknown)}")
+    if not doc.get("doc_id"):
+        raise ValueError("doc_id is required")
+    if doc.get("type") not in TYPES:
+        raise ValueError(f"type must be one of {TYPES}: {doc.get('type')!r}")
+    visibility = doc.get("visibility")
+    if not isinstance(visibility, str) or not _VISIBILITY_RE.match(visibility):
+        raise ValueError(f"bad visibility {visibility!r} (public, staff or private:<user_id>)")
+    out: dict[str, Any] = {}
+    for name in _KEYWORD_FIELDS + ("doc_id",):
+        value = doc.get(name)
+        if value is not None and value != "":
+            out[name] = str(value)
+    for name in _NUMERIC_FIELDS:
+        value = doc.get(name)
+        if value is not None:
+            out[name] = int(value)
+    title = _clean_text(doc.get("title"))
+    body = _clean_text(doc.get("body"))
+    out["title"] = title
+    out["body"] = body
+    out["words"] = f"{title}\n{body}"
+    if "draft_id" in out:
+        out["draft_key"] = str(out["draft_id"])
+    out["created_ts"] = _UNDATED
+    if doc.get("created") is not None:
+        created = out["created"] = _to_datetime(doc["created"])
+        out["created_ts"] = (created - _EPOCH) // timedelta(microseconds=1)
+    return out
+
+
+@dataclass
+class SearchResult:
+    hits: list[dict[str, Any]]
+    total: int
+    page: int
+    per_page: int
+    pages: int
+    facets: dict[str, dict[Any, int]] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------
+# Index
+
+_LOCKS_GUARD = threading.Lock()
+_WRITE_LOCKS: dict[str, threading.RLock] = {}
+
+
+def _write_lock(path: str) -> threading.RLock:
+    with _LOCKS_GUARD:
+        lock = _WRITE_LOCKS.get(path)
+        if lock is None:
+            lock = _WRITE_LOCKS[path] = threading.RLock()
+        return lock
+
+
+class SearchIndex:
+    """A Whoosh index of clause/comment/note documents."""
+
+    def __init__(self, ix, path: str, *, lock_timeout: float = 30.0, snippet_chars: int = 160):
+        self._ix = ix
+        self.path = path
+        self.lock_timeout = lock_timeout
+        self.snippet_chars = snippet_chars
+        self._lock = _write_lock(path)
+
+    # -- lifecycle ---------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], **kwargs) -> SearchIndex:
+        """Open the index in directory ``path``, creating it if missing."""
+        path = os.path.realpath(os.fspath(path))
+        with _write_lock(path):
+            os.makedirs(path, exist_ok=True)
+            if whoosh_index.exists_in(path):
+                ix = whoosh_index.open_dir(path)
+                if set(ix.schema.names()) != set(SCHEMA.names()):
+                    ix.close()
+                    raise ValueError(
+                        f"index at {path} has an outdated schema; delete it and re-index"
+                    )
+            else:
+                ix = whoosh_index.create_in(path, SCHEMA)
+        return cls(ix, path, **kwargs)
+
+    def close(self) -> None:
+        self._ix.close()
+
+    def __enter__(self) -> SearchIndex:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- writing -------------------------------------------------------------
+
+    def _write(self, fn, **commit_kwargs) -> None:
+        with self._lock:
+            deadline = time.monotonic() + self.lock_timeout
+            delay = 0.05
+            while True:
+                try:
+                    writer = self._ix.writer()
+                    break
+                except LockError:
+                    if time.monotonic() >= deadline:
+                        raise
+                    time.sleep(delay)
+                    delay = min(delay * 2, 1.0)
+            try:
+                fn(writer)
+            except BaseException:
+                writer.cancel()
+                raise
+            writer.commit(**commit_kwargs)
+
+    def upsert(self, docs: Iterable[Mapping[str, Any]]) -> int:
+        """Add or replace documents (matched on ``doc_id``)."""
+        prepared = [_prepare(d) for d in docs]
+        if not prepared:
+            return 0
+
+        def run(writer):
+            for doc in prepared:
+                writer.update_document(**doc)
+
+        self._write(run)
+        return len(prepared)
+
+    def delete(self, doc_ids: Iterable[str]) -> None:
+        ids = [str(d) for d in doc_ids]
+        if not ids:
+            return
+
+        def run(writer):
+            for doc_id in ids:
+                writer.delete_by_term("doc_id", doc_id)
+
+        self._write(run)
+
+    def clear(self) -> None:
+        """Remove every document."""
+        self._write(lambda writer: None, mergetype=CLEAR)
+
+    def doc_count(self) -> int:
+        return self._ix.doc_count()
+
+    # -- searching -----------------------------------------------------------
+
+    @staticmethod
+    def _filter_query(types, filters, include_staff, user_id, date_from, date_to):
+        parts: list[Q.Query] = []
+        visible = [Q.Term("visibility", "public")]
+        if include_staff:
+            visible.append(Q.Term("visibility", "staff"))
+        if user_id is not None and str(user_id) != "":
+            visible.append(Q.Term("visibility", f"private:{user_id}"))
+        parts.append(Q.Or(visible))
+        if types:
+            types = [types] if isinstance(types, str) else list(types)
+            bad = set(types) - set(TYPES)
+            if bad:
+                raise ValueError(f"unknown types: {sorted(bad)}")
+            parts.append(Q.Or([Q.Term("type", t) for t in types]))
+        for name, value in (filters or {}).items():
+            if name not in FILTER_FIELDS:
+                raise ValueError(f"cannot filter on {name!r}")
+            values = list(value) if isinstance(value, (list, tuple, set, frozenset)) else [value]
+            if name in _NUMERIC_FIELDS:
+                terms = [Q.NumericRange(name, int(v), int(v)) for v in values]
+            else:
+                terms = [Q.Term(name, str(v)) for v in values]
+            parts.append(Q.Or(terms) if terms else Q.NullQuery)
+        if date_from is not None or date_to is not None:
+            start = _to_datetime(date_from) if date_from is not None else None
+            end = _to_datetime(date_to, end_of_day=True) if date_to is not None else None
+            parts.append(Q.DateRange("created", start, end))
+        return Q.And(parts)
+
+    def search(
+        self,
+        q: str,
+        *,
+        types: Iterable[str] | str | None = None,
+        filters: Mapping[str, Any] | None = None,
+        include_staff: bool = False,
+        user_id: Any = None,
+        sort: str = "relevance",
+        page: int = 1,
+        per_page: int = 20,
+        date_from: date | datetime | str | None = None,
+        date_to: date | datetime | str | None = None,
+    ) -> SearchResult:
+        if sort not in ("relevance", "date"):
+            raise ValueError("sort must be 'relevance' or 'date'")
+        page = max(1, int(page))
+        per_page = min(max(1, int(per_page)), 200)
+        ast = parse_query(q)
+        if ast is None and (q or "").strip():
+            # only stop words / punctuation: nothing can match
+            return SearchResult([], 0, page, per_page, 0, {f: {} for f in FACET_FIELDS})
+        match = _compile(ast) if ast is not None else Q.Every()
+        if match is None:
+            return SearchResult([], 0, page, per_page, 0, {f: {} for f in FACET_FIELDS})
+        ranking = _ranking_query(ast)
+        final = Q.AndMaybe(match, ranking) if ranking is not None else match
+        flt = self._filter_query(types, filters, include_staff, user_id, date_from, date_to)
+        kwargs: dict[str, Any] = {
+            "filter": flt,
+            "limit": page * per_page,
+            "groupedby": {f: sorting.FieldFacet(f) for f in _FACET_SOURCES.values()},
+            "maptype": sorting.Count,
+        }
+        if sort == "date":
+            kwargs["sortedby"] = sorting.FieldFacet("created_ts", reverse=True)
+        patterns = _highlight_patterns(ast)
+        with self._ix.searcher() as searcher:
+            results = searcher.search(final, **kwargs)
+            total = len(results)
+            facets = {}
+            for name, facet_field in _FACET_SOURCES.items():
+                counts = {}
+                for key, count in results.groups(facet_field).items():
+                    if isinstance(key, bytes):
+                        key = key.decode("utf-8")
+                    if key is None or key == "":
+                        continue
+                    counts[int(key) if name == "draft_id" else key] = count
+                facets[name] = counts
+            hits = []
+            for hit in results[(page - 1) * per_page : page * per_page]:
+                data = dict.fromkeys(_STORED_FIELDS)
+                data.update(hit.fields())
+                data["score"] = hit.score if sort == "relevance" else None
+                body = data.get("body", "")
+                title = data.get("title", "")
+                data["highlight"] = make_snippet(
+                    body, _match_spans(body, patterns), max_chars=self.snippet_chars
+                )
+                data["title_highlight"] = make_snippet(
+                    title, _match_spans(title, patterns), whole=True
+                )
+                hits.append(data)
+        pages = math.ceil(total / per_page) if total else 0
+        return SearchResult(hits, total, page, per_page, pages, facets)
