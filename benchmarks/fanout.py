@@ -236,11 +236,14 @@ def main(argv: list[str]) -> int:
 
     def extra(parser) -> None:
         parser.add_argument("--observers", type=int, help="override the number of observers")
+        parser.add_argument("--processes", type=int, help="override the client processes")
 
     args = common.parse_args("fanout", __doc__.split("\n")[0], argv, extra)
     size = dict(SIZES[args.size])
     if args.observers:
         size["observers"] = args.observers
+    if args.processes:
+        size["processes"] = args.processes
     observers, processes = size["observers"], size["processes"]
 
     with tempfile.TemporaryDirectory(prefix="minyi-bench-fanout.") as folder:
