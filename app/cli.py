@@ -9,6 +9,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from app import create_app
 from app.extensions import db
+from drafts.cli import diff_command
 
 
 def _create_app(*_args, **_kwargs):
@@ -18,6 +19,9 @@ def _create_app(*_args, **_kwargs):
 @click.group(cls=FlaskGroup, create_app=_create_app)
 def cli() -> None:
     """Minyi (民意): public participation in lawmaking."""
+
+
+cli.add_command(diff_command)
 
 
 @cli.group()

@@ -15,11 +15,14 @@ Pure Python plus numpy/scipy/rapidfuzz/jieba; no Flask, no database.
 from __future__ import annotations
 
 import difflib
+import logging
 import math
 import re
+import warnings
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -37,6 +40,7 @@ __all__ = [
     "PartRef",
     "RefChange",
     "align",
+    "load_words",
     "moved_groups",
     "normalise_references",
     "token_diff",
@@ -957,10 +961,24 @@ class _Tok:
     ref: bool = False
 
 
-def _jieba_cut(text: str) -> list[str]:
-    import jieba  # imported lazily: loading its dictionary takes most of a second
+@cache
+def _jieba() -> Any:
+    """jieba, imported on first use: loading its dictionary takes about a second."""
+    with warnings.catch_warnings():
+        # jieba 0.42 has invalid escape sequences, a SyntaxWarning when not yet compiled
+        warnings.simplefilter("ignore")
+        import jieba
+    jieba.setLogLevel(logging.WARNING)
+    return jieba
 
-    return [t for t in jieba.lcut(text) if t]
+
+def load_words() -> None:
+    """Load jieba's dictionary now rather than in the first Chinese diff."""
+    _jieba().initialize()
+
+
+def _jieba_cut(text: str) -> list[str]:
+    return [t for t in _jieba().lcut(text) if t]
 
 
 def _tokenise(
@@ -1073,8 +1091,13 @@ def _diff(
     for tag, i1, i2, j1, j2 in sm.get_opcodes():
         if tag == "equal":
             for a, b in zip(old_lines[i1:i2], new_lines[j1:j2], strict=True):
-                if a.rstrip("\n") == b.rstrip("\n"):
+                if a == b:
                     ops.append(DiffOp("equal", b))
+                elif a.rstrip("\n") == b.rstrip("\n"):
+                    # The last line of one side only: keep its line break on its own side,
+                    # so that each side reads back exactly, line for line.
+                    ops.append(DiffOp("equal", b.rstrip("\n")))
+                    ops.append(DiffOp("delete" if a.endswith("\n") else "insert", "\n"))
                 else:  # the same once references are renumbered
                     more, found = _token_diff(a, b, language, table, coarse=True)
                     ops += more
