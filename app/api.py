@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from app.masking import mask_personal_data
 from drafts import services
-from drafts.models import Comment, Draft
+from drafts.models import Comment, Draft, DraftVersion
 
 api_blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -35,6 +35,12 @@ def _draft_summary(draft: Draft) -> dict:
 
 def _iso(value) -> str | None:
     return value.isoformat(timespec="seconds") + "Z" if value else None
+
+
+def _version(draft: Draft, version: DraftVersion) -> dict:
+    return {"id": version.id, "sequence": version.sequence, "label": version.label,
+            "note": version.note, "created_at": _iso(version.created_at),
+            "current": version.id == draft.current_version_id}
 
 
 def _node(node: services.ClauseNode) -> dict:
@@ -77,11 +83,7 @@ def draft(slug: str):
     version = draft.current_version
     data = _draft_summary(draft)
     data["explanation"] = draft.explanation
-    data["versions"] = [
-        {"id": v.id, "sequence": v.sequence, "label": v.label, "note": v.note,
-         "created_at": _iso(v.created_at), "current": v.id == draft.current_version_id}
-        for v in draft.versions
-    ]
+    data["versions"] = [_version(draft, v) for v in draft.versions]
     data["clauses"] = [_node(n) for n in services.clause_tree(version)] if version else []
     return jsonify(data)
 
@@ -104,6 +106,35 @@ def comments(slug: str):
                                        request.args.get("scope") == "draft")
     return jsonify({"comments": [_comment(c) for c in page.comments],
                     "next_cursor": page.next_cursor})
+
+
+@api_blueprint.route("/drafts/<slug>/diff")
+def diff(slug: str):
+    """What changed between two versions, by their sequence numbers in `from` and `to`."""
+    from flask_babel import gettext as _
+
+    from drafts import comparison, versions
+
+    draft = _draft(slug)
+    staff = current_user.is_authenticated and current_user.is_staff
+    visible = {v.sequence: v for v in versions.versions_of(draft, public=not staff)}
+    picked = []
+    for name in ("from", "to"):
+        raw = request.args.get(name, "").strip()
+        if not raw.isdigit():
+            return _error(400, _("Give “%(name)s” as a version number: 1, 2 …", name=name))
+        if int(raw) not in visible:
+            return _error(404, _("This draft has no version %(n)s.", n=raw))
+        picked.append(visible[int(raw)])
+    old, new = picked
+    if old.id == new.id:
+        return _error(400, _("Choose two different versions."))
+    data = comparison.summary(versions.compare(old, new), detail=True)
+    return jsonify({"from": _version(draft, old), "to": _version(draft, new), **data})
+
+
+def _error(code: int, message: str):
+    return jsonify({"error": {"code": code, "message": message}}), code
 
 
 @api_blueprint.route("/openapi.json")
@@ -153,6 +184,27 @@ def openapi_document() -> dict:
                         "next_cursor": {"type": ["string", "null"]}}}}}},
                     "400": error, "404": error},
             }},
+            "/api/v1/drafts/{slug}/diff": {"get": {
+                "summary": "What changed between two versions of a draft",
+                "description": "Articles are paired by content: each pair has a status "
+                               "(unchanged, renumbered, modified, moved, split, merged) and "
+                               "the word diff of its row; a split or merge is several pairs "
+                               "sharing one side and one `group`.  A cross-reference "
+                               "renumbered along with the articles is an `equal` run with "
+                               "`old_text`.",
+                "parameters": [
+                    slug,
+                    {"name": "from", "in": "query", "required": True,
+                     "schema": {"type": "integer", "minimum": 1},
+                     "description": "Sequence number of the earlier version (1, 2 …)"},
+                    {"name": "to", "in": "query", "required": True,
+                     "schema": {"type": "integer", "minimum": 1},
+                     "description": "Sequence number of the later version"},
+                ],
+                "responses": {"200": {"description": "Comparison", "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/Diff"}}}},
+                    "400": error, "404": error},
+            }},
             "/api/v1/openapi.json": {"get": {
                 "summary": "This document",
                 "responses": {"200": {"description": "OpenAPI 3.1 document", "content": {
@@ -183,6 +235,35 @@ def openapi_document() -> dict:
                 "text": {"type": "string"}, "anchor": {"type": "string"},
                 "comment_count": {"type": "integer"},
                 "children": {"type": "array", "items": {"$ref": "#/components/schemas/Clause"}}}},
+            "Version": {"type": "object", "properties": {
+                "id": {"type": "integer"}, "sequence": {"type": "integer"},
+                "label": {"type": "string"}, "note": {"type": "string"},
+                "created_at": {"type": "string"}, "current": {"type": "boolean"}}},
+            "Diff": {"type": "object", "required": ["pairs", "inserted", "deleted", "stats"],
+                     "properties": {
+                "from": {"$ref": "#/components/schemas/Version"},
+                "to": {"$ref": "#/components/schemas/Version"},
+                "pairs": {"type": "array", "items": {"$ref": "#/components/schemas/DiffPair"}},
+                "inserted": {"type": "array", "items": {"$ref": "#/components/schemas/Article"}},
+                "deleted": {"type": "array", "items": {"$ref": "#/components/schemas/Article"}},
+                "stats": {"type": "object", "additionalProperties": {"type": "integer"}}}},
+            "Article": {"type": "object", "properties": {
+                "label": {"type": "string"}, "anchor": {"type": "string"}}},
+            "DiffPair": {"type": "object", "properties": {
+                "group": {"type": "integer"},
+                "old": {"type": "string"}, "new": {"type": "string"},
+                "old_anchor": {"type": "string"}, "new_anchor": {"type": "string"},
+                "status": {"enum": ["unchanged", "renumbered", "modified", "moved", "split",
+                                    "merged"]},
+                "similarity": {"type": "number"}, "moved": {"type": "boolean"},
+                "text_changed": {"type": "boolean"},
+                "diff": {"type": "array", "items": {"type": "object", "properties": {
+                    "op": {"enum": ["equal", "insert", "delete"]}, "text": {"type": "string"},
+                    "old_text": {"type": "string"}}}},
+                "reference_changes": {"type": "array", "items": {"type": "object", "properties": {
+                    "old": {"type": "string"}, "new": {"type": "string"},
+                    "kind": {"enum": ["renumbered", "retargeted", "stale"]},
+                    "expected": {"type": ["string", "null"]}}}}}},
             "Comment": {"type": "object", "properties": {
                 "id": {"type": "integer"}, "clause_id": {"type": ["integer", "null"]},
                 "stance": {"enum": ["support", "oppose", "suggest"]},

@@ -93,7 +93,7 @@ def cached_text(draft, version, tree: list[services.ClauseNode], is_open: bool,
     stack = list(tree)
     while stack:
         node = stack.pop()
-        counts.append(node.clause.comment_count)
+        counts.append((node.clause.comment_count, node.earlier_comments))
         stack.extend(node.children)
     key = (draft.id, draft.slug, version.id if version else None,
            version.created_at if version else None, is_open, str(get_locale()),

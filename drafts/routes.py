@@ -30,7 +30,7 @@ from app.mail import send_email
 from app.masking import mask_personal_data
 from app.models import User, utcnow
 from app.permissions import staff_required
-from drafts import services
+from drafts import services, versions
 from drafts.forms import (
     COMMENT_STATUS_LABELS,
     CommentForm,
@@ -75,6 +75,7 @@ def show(slug: str):
     draft = _public_draft(slug)
     version = draft.current_version
     tree = services.clause_tree(version) if version else []
+    versions.add_earlier_counts(tree, version)
     whole = services.published_comments(draft, None, per_page=5)
     return render_template("drafts/show.html", draft=draft, version=version, tree=tree,
                            whole_comments=whole)
@@ -90,7 +91,9 @@ def clause(slug: str, anchor: str):
     page = services.published_comments(draft, unit, sort=sort, cursor=request.args.get("cursor"),
                                        per_page=current_app.config["COMMENTS_PER_PAGE"])
     return render_template("drafts/clause.html", draft=draft, unit=unit,
-                           article=services.article_of(unit), page=page, sort=sort)
+                           article=services.article_of(unit), page=page, sort=sort,
+                           earlier=versions.earlier_comments(unit, draft.current_version,
+                                                             per_page=5))
 
 
 @drafts_blueprint.route("/<slug>/comments")
