@@ -24,7 +24,14 @@ from itertools import count
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Locator,
+    Page,
+    expect,
+    sync_playwright,
+)
 from sqlalchemy import create_engine, make_url, text
 
 from app.demo import DEMO_PASSWORD
@@ -42,6 +49,8 @@ LANGUAGE_COOKIE = "minyi_lang"
 START_TIMEOUT = 60
 #: seconds a page or an expectation may take (a loaded two-core CI machine is slow)
 PAGE_TIMEOUT = 15
+#: Tab presses allowed to reach a control: the demo draft has about 80 links before its end
+MAX_TABS = 300
 
 expect.set_options(timeout=PAGE_TIMEOUT * 1000)
 
@@ -247,6 +256,15 @@ def new_page(browser: Browser, demo_server: Server, signed_in) -> Iterator[Calla
     yield factory
     for context in contexts:
         context.close()
+
+
+def tab_to(page: Page, target: Locator, key: str = "Tab", limit: int = MAX_TABS) -> int:
+    """Press Tab (or `key`, e.g. Shift+Tab) until `target` has the focus; return the presses."""
+    for presses in range(1, limit + 1):
+        page.keyboard.press(key)
+        if target.evaluate("element => element === document.activeElement"):
+            return presses
+    raise AssertionError(f"{target} was not reached with {limit} presses of {key}")
 
 
 def axe_violations(page: Page) -> list[dict]:

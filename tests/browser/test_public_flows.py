@@ -12,10 +12,9 @@ from playwright.sync_api import Page, expect
 from app.demo import DRAFT_SLUG
 from app.demo.hearing import HEARING_SLUG
 
-DRAFT_TITLE = "青禾市电动自行车停放充电管理条例（征求意见稿）"
-#: Tab presses allowed to reach a control: the demo draft has about 80 links before its end
-MAX_TABS = 300
+from .conftest import tab_to
 
+DRAFT_TITLE = "青禾市电动自行车停放充电管理条例（征求意见稿）"
 _people = count(1)
 
 
@@ -36,15 +35,6 @@ def register(page: Page, server, name: str) -> str:
 def main_nav(page: Page):
     """Return the site's main navigation (in Chinese)."""
     return page.get_by_role("navigation", name="主导航")
-
-
-def tab_to(page: Page, target) -> int:
-    """Press Tab until `target` has the focus; return the number of presses."""
-    for presses in range(1, MAX_TABS + 1):
-        page.keyboard.press("Tab")
-        if target.evaluate("element => element === document.activeElement"):
-            return presses
-    raise AssertionError(f"{target} was not reached with {MAX_TABS} Tab presses")
 
 
 def focused(page: Page, expression: str):
