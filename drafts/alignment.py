@@ -355,20 +355,22 @@ def _rewrite(text: str, table: dict[_Key, str], language: str) -> str:
 
 # --------------------------------------------------------------------------- text helpers
 
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+# A regular expression, not str.translate: translating long Chinese texts through a dict
+# took a tenth of the time of a whole comparison.
+_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
 _WS = re.compile(r"\s+")
 _NON_WORD = re.compile(r"[\W_]+")
 
 
 def _tidy(text: str) -> str:
     """Drop invisible characters and blank lines; trim each line."""
-    lines = (line.strip() for line in text.translate(_INVISIBLE).split("\n"))
+    lines = (line.strip() for line in _INVISIBLE.sub("", text).split("\n"))
     return "\n".join(line for line in lines if line)
 
 
 def _compact(text: str, language: str) -> str:
     """Form used to decide whether two texts are the same: layout whitespace ignored."""
-    text = text.translate(_INVISIBLE)
+    text = _INVISIBLE.sub("", text)
     if language == "zh":
         return _WS.sub("", text)
     return _WS.sub(" ", text).strip()
@@ -376,7 +378,7 @@ def _compact(text: str, language: str) -> str:
 
 def _masked(text: str, language: str) -> str:
     """Text for similarity: references and punctuation removed."""
-    text = _ref_pattern(language).sub(" ", text.translate(_INVISIBLE))
+    text = _ref_pattern(language).sub(" ", _INVISIBLE.sub("", text))
     if language == "zh":
         return _NON_WORD.sub("", text)
     return _NON_WORD.sub(" ", text.lower()).strip()
@@ -1111,7 +1113,52 @@ def _diff(
     return _merge_ops(ops), changes
 
 
+#: a shared head ends, and a shared tail starts, right after one of these
+_CLAUSE_END = frozenset("，。；：、,;:！？!?\n")
+
+
+def _shared_ends(old: str, new: str, table: dict[_Key, str] | None) -> tuple[int, int]:
+    """Lengths of a head and a tail both texts share that need no cutting into words.
+
+    Each ends (or starts) at a clause boundary, where jieba's segmentation restarts anyway,
+    and holds no cross-reference the mapping would rewrite (that one is compared by its
+    target).  Cutting only the middle into words made the word diff of a long law three
+    times faster.
+    """
+    limit = min(len(old), len(new))
+    head = 0
+    while head < limit and old[head] == new[head]:
+        head += 1
+    tail = 0
+    while tail < limit - head and old[-1 - tail] == new[-1 - tail]:
+        tail += 1
+    for ref in _find_refs(old, "zh") if table else []:
+        if _target(ref, old, table) != ref.text:
+            head = min(head, ref.start)
+            tail = min(tail, len(old) - ref.end)
+    while head and old[head - 1] not in _CLAUSE_END:
+        head -= 1
+    start = len(old) - tail
+    while tail and old[start - 1] not in _CLAUSE_END:
+        start += 1
+        tail -= 1
+    return head, tail
+
+
 def _token_diff(
+    old: str, new: str, language: str, table: dict[_Key, str] | None, coarse: bool = False
+) -> tuple[list[DiffOp], list[RefChange]]:
+    if language == "zh" and not coarse:
+        head, tail = _shared_ends(old, new, table)
+        if head or tail:
+            ops, changes = _word_diff(old[head : len(old) - tail], new[head : len(new) - tail],
+                                      language, table)
+            return [DiffOp("equal", new[:head]), *ops, DiffOp("equal", new[len(new) - tail :])], (
+                changes)
+    return _word_diff(old, new, language, table, coarse)
+
+
+def _word_diff(
     old: str, new: str, language: str, table: dict[_Key, str] | None, coarse: bool = False
 ) -> tuple[list[DiffOp], list[RefChange]]:
     a = _tokenise(old, language, table, True, coarse)

@@ -65,8 +65,26 @@ def test_intake_accepts_comments_over_http_and_loses_none(tmp_path):
     assert "load generator" in output
 
 
+def test_diff_aligns_the_real_pairs_and_scores_the_synthetic_edits(tmp_path):
+    figures, output = run_benchmark("diff", tmp_path)
+
+    assert figures["benchmark"] == "diff"
+    lifa = figures["real_pairs"]["立法法"]
+    assert lifa["articles"] == [105, 120]
+    assert lifa["identical_found"] == lifa["identical_text_pairs"] == 60
+    assert lifa["counts"]["split"] >= 1
+    assert lifa["median_s"] > 0 and lifa["median_cpu_s"] > 0 and lifa["difflib_median_s"] > 0
+    for name in ("synthetic_light", "synthetic_heavy"):
+        synth = figures[name]
+        assert synth["samples"] >= 1
+        assert synth["ours"]["precision"] >= 0.99 and synth["ours"]["recall"] >= 0.99
+        assert synth["f1_ratio_vs_difflib"] > 1
+        assert 0.25 < synth["reworded"]["max_share"] <= 0.5  # wording edits up to half
+    assert "F1 ratio alignment / difflib" in output
+
+
 def test_the_runner_finds_the_benchmarks_by_module_name():
-    assert {"draft_page", "intake"} <= set(names())
+    assert {"draft_page", "intake", "diff"} <= set(names())
     assert "common" not in names()
 
 
