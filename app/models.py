@@ -57,6 +57,8 @@ class User(UserMixin, db.Model):
     #: region and sector offered as defaults when commenting
     region: Mapped[str] = mapped_column(String(100), default="")
     sector: Mapped[str] = mapped_column(String(100), default="")
+    #: whether to e-mail the user what became of their opinions
+    feedback_emails: Mapped[bool] = mapped_column(default=True)
     #: deactivated accounts cannot log in
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

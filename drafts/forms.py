@@ -44,6 +44,7 @@ COMMENT_STATUS_LABELS = {
     "published": _l("Published"),
     "hidden": _l("Hidden"),
     "rejected": _l("Rejected as spam"),
+    "recorded": _l("Received (not listed publicly)"),
 }
 KIND_LABELS = {
     "part": _l("part"),

@@ -12,7 +12,14 @@ from app.models import User, utcnow
 
 DRAFT_STATUSES = ("draft", "open", "closed", "adopted")
 STANCES = ("support", "oppose", "suggest")
-COMMENT_STATUSES = ("unconfirmed", "pending", "published", "hidden", "rejected")
+#: "recorded": entered by staff (letters, symposia …) or sent through the deputies' form;
+#: counted and decided like the others but not listed with the public comments
+COMMENT_STATUSES = ("unconfirmed", "pending", "published", "hidden", "rejected", "recorded")
+#: where an opinion came from; staff enter the offline ones by hand
+OPINION_SOURCES = ("online", "hearing", "deputy", "letter", "email", "symposium", "research",
+                   "expert", "liaison")
+#: the sources staff record by hand, with the date and the occasion
+OFFLINE_SOURCES = ("letter", "email", "symposium", "research", "expert", "liaison")
 AGE_BANDS = ("under_18", "18_29", "30_44", "45_59", "60_plus")
 CLAUSE_KINDS = ("part", "subpart", "chapter", "section", "article", "paragraph", "item", "subitem")
 #: clause kinds a comment can be attached to
@@ -53,6 +60,10 @@ class Draft(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     published_at: Mapped[datetime | None]
+    #: whether every disposition needs a second staff member's review before it counts
+    review_required: Mapped[bool] = mapped_column(default=False)
+    #: when staff declared the adopted-opinions report final; None while it is being compiled
+    report_finalised_at: Mapped[datetime | None]
 
     versions: Mapped[list[DraftVersion]] = relationship(
         back_populates="draft",
@@ -183,8 +194,17 @@ class Comment(db.Model):
     age_band: Mapped[str] = mapped_column(String(16), default="")
     #: one of COMMENT_STATUSES
     status: Mapped[str] = mapped_column(String(16), default="pending")
-    #: where the opinion came from: online, letter, hearing …
+    #: where the opinion came from: one of OPINION_SOURCES
     source: Mapped[str] = mapped_column(String(16), default="online")
+    #: offline opinions: the occasion or sender as staff recorded it, e.g. 东城区座谈会
+    source_detail: Mapped[str] = mapped_column(String(300), default="")
+    #: offline opinions: when the letter arrived or the meeting took place (naive UTC)
+    received_at: Mapped[datetime | None]
+    #: the campaign (identical or lightly edited texts) the opinion belongs to, if any
+    cluster_id: Mapped[int | None] = mapped_column(
+        ForeignKey("opinion_clusters.id", ondelete="SET NULL"), index=True)
+    #: a topic staff gave the opinion in the workspace, e.g. 收费标准
+    topic: Mapped[str] = mapped_column(String(100), default="")
     #: the reason the moderator gave for the last decision
     moderation_reason: Mapped[str] = mapped_column(Text, default="")
     moderated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -197,6 +217,8 @@ class Comment(db.Model):
     draft: Mapped[Draft] = relationship()
     clause: Mapped[Clause | None] = relationship()
     author: Mapped[User | None] = relationship(foreign_keys=[author_id])
+    disposition: Mapped[Disposition | None] = relationship(back_populates="comment",
+                                                           uselist=False)
 
     @property
     def display_name(self) -> str:
@@ -260,3 +282,81 @@ class ClauseOrigin(db.Model):
     clause_id: Mapped[int] = mapped_column(ForeignKey("clauses.id", ondelete="CASCADE"))
     #: a lineage_id of clauses in earlier versions
     lineage_id: Mapped[int] = mapped_column(index=True)
+
+
+# --- compiling opinions -------------------------------------------------------------------
+
+#: what became of an opinion: 采纳, 部分采纳, 未采纳, 已有规定, 不属于本法规调整范围
+OUTCOMES = ("adopted", "partly_adopted", "not_adopted", "already_provided", "out_of_scope")
+#: a second staff member's review of a disposition, on drafts that ask for one
+REVIEW_STATES = ("pending", "approved", "returned")
+
+
+class OpinionCluster(db.Model):
+    """A campaign: opinions on one draft whose texts are identical or lightly edited copies."""
+
+    __tablename__ = "opinion_clusters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id", ondelete="CASCADE"),
+                                          index=True)
+    #: how many opinions were received with this text (members of the cluster)
+    size: Mapped[int] = mapped_column(default=0)
+    #: the member shown for the whole cluster: the earliest one received
+    representative_id: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Disposition(db.Model):
+    """What staff decided about one opinion, why, and the clause of the newer text it touched.
+
+    One row per opinion, changed in place; every change is also written to the audit log,
+    which keeps the history.
+    """
+
+    __tablename__ = "dispositions"
+    __table_args__ = (Index("ix_dispositions_draft_outcome", "draft_id", "outcome"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"),
+                                            unique=True)
+    draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id", ondelete="CASCADE"))
+    #: one of OUTCOMES
+    outcome: Mapped[str] = mapped_column(String(20))
+    #: why; required unless the opinion was adopted
+    reason: Mapped[str] = mapped_column(Text, default="")
+    #: the clause of the newer version the opinion affected (or would have)
+    clause_id: Mapped[int | None] = mapped_column(ForeignKey("clauses.id", ondelete="SET NULL"))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: one of REVIEW_STATES on drafts whose dispositions are reviewed, else ""
+    review_state: Mapped[str] = mapped_column(String(16), default="")
+    reviewed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
+    reviewed_at: Mapped[datetime | None]
+    #: what the reviewer said when returning the decision
+    review_note: Mapped[str] = mapped_column(Text, default="")
+    #: when the commenter was told of this decision; None until the next feedback e-mail
+    notified_at: Mapped[datetime | None] = mapped_column(index=True)
+
+    comment: Mapped[Comment] = relationship(back_populates="disposition")
+    clause: Mapped[Clause | None] = relationship()
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+    reviewed_by: Mapped[User | None] = relationship(foreign_keys=[reviewed_by_id])
+
+    @property
+    def is_final(self) -> bool:
+        """Tell whether the decision counts: reviewed and approved where review is asked."""
+        return self.review_state in ("", "approved")
+
+
+class FeedbackOptOut(db.Model):
+    """An e-mail address of a commenter without an account who wants no feedback e-mails."""
+
+    __tablename__ = "feedback_opt_outs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: lower-cased
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
