@@ -8,6 +8,7 @@ import click
 from flask.cli import FlaskGroup, with_appcontext
 
 from app import create_app
+from app.backup import backup_command, restore_command
 from app.extensions import db
 from drafts.cli import diff_command
 
@@ -22,6 +23,8 @@ def cli() -> None:
 
 
 cli.add_command(diff_command)
+cli.add_command(backup_command)
+cli.add_command(restore_command)
 
 
 @cli.group()
