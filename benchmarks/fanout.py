@@ -88,10 +88,12 @@ def start_server(data_dir: Path, port: int) -> subprocess.Popen:
     env.pop("DATABASE_URL", None)
     env.pop("REDIS_URL", None)
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
-    process = subprocess.Popen(
-        [gunicorn, "-k", "gevent", "-w", "1", "--worker-connections", "4000",
-         "-b", f"127.0.0.1:{port}", "app:create_app()"],
-        env=env, cwd=common.REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log_path = data_dir / "server.log"
+    with log_path.open("w") as log:  # a file, not a pipe: nobody reads a pipe during the run
+        process = subprocess.Popen(
+            [gunicorn, "-k", "gevent", "-w", "1", "--worker-connections", "4000",
+             "-b", f"127.0.0.1:{port}", "app:create_app()"],
+            env=env, cwd=common.REPO, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -101,7 +103,7 @@ def start_server(data_dir: Path, port: int) -> subprocess.Popen:
             if time.monotonic() > deadline or process.poll() is not None:
                 process.kill()
                 raise RuntimeError("the server did not start: "
-                                   + process.stderr.read().decode()[-2000:]) from None
+                                   + log_path.read_text()[-2000:]) from None
             time.sleep(0.2)
 
 
@@ -286,7 +288,6 @@ def main(argv: list[str]) -> int:
                     worker.terminate()
             server.terminate()
             server.wait(timeout=30)
-            server.stderr.close()
 
     latencies = [(at - sent[body]) * 1000 for outcome in outcomes
                  for _index, body, at in outcome["receipts"] if body in sent]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -13,21 +12,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, expect
 
-REPO = Path(__file__).resolve().parents[2]
+from .conftest import BIN, REPO, START_TIMEOUT, _free_port
+
 DEMO_TEXT = REPO / "app" / "demo" / "draft.txt"
 PASSWORD = "browser-test-password"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _seed(data_dir: Path) -> dict:
@@ -65,32 +55,33 @@ def server(tmp_path) -> Iterator[tuple[str, dict]]:
     """Serve the app with gunicorn and one gevent worker, as in production."""
     env = dict(os.environ, MINYI_DATA_DIR=str(tmp_path), MINYI_INDEXER_THREAD="0",
                MINYI_RATELIMIT="0", SECRET_KEY="browser-test-secret")
-    env.pop("DATABASE_URL", None)
-    minyi = str(Path(sys.executable).parent / "minyi")
-    subprocess.run([minyi, "db", "upgrade"], env=env, cwd=REPO, check=True,
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        env.pop(name, None)
+    subprocess.run([str(BIN / "minyi"), "db", "upgrade"], env=env, cwd=REPO, check=True,
                    capture_output=True)
     facts = _seed(tmp_path)
     port = _free_port()
-    gunicorn = str(Path(sys.executable).parent / "gunicorn")
-    process = subprocess.Popen(
-        [gunicorn, "-k", "gevent", "-w", "1", "-b", f"127.0.0.1:{port}", "app:create_app()"],
-        env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log_path = tmp_path / "server.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [str(BIN / "gunicorn"), "-k", "gevent", "-w", "1", "-b", f"127.0.0.1:{port}",
+             "app:create_app()"], env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + START_TIMEOUT
         while True:
             try:
-                urllib.request.urlopen(base + "/login", timeout=1).close()
+                urllib.request.urlopen(base + "/login", timeout=2).close()
                 break
             except OSError:
                 if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("the server did not start") from None
+                    raise RuntimeError("the server did not start:\n"
+                                       + log_path.read_text()[-3000:]) from None
                 time.sleep(0.2)
         yield base, facts
     finally:
         process.terminate()
         process.wait(timeout=10)
-        process.stderr.close()
 
 
 def _login(context, base: str, email: str):
@@ -103,32 +94,26 @@ def _login(context, base: str, email: str):
     return page
 
 
-def test_a_note_appears_in_another_browser_without_a_reload(server):
-    from playwright.sync_api import expect, sync_playwright
-
+def test_a_note_appears_in_another_browser_without_a_reload(server, browser: Browser):
     base, facts = server
     live_url = f"{base}/hearings/{facts['slug']}/live"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
-                                             headless=True)
-        try:
-            recorder = _login(browser.new_context(), base, facts["recorder"])
-            deputy = _login(browser.new_context(), base, facts["deputy"])
-            for page in (recorder, deputy):
-                page.goto(live_url)
-                expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
-            loaded_at = deputy.evaluate("performance.timeOrigin")
+    recorder = _login(browser.new_context(), base, facts["recorder"])
+    deputy = _login(browser.new_context(), base, facts["deputy"])
+    for page in (recorder, deputy):
+        page.goto(live_url)
+        expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
+    loaded_at = deputy.evaluate("performance.timeOrigin")
 
-            recorder.fill("#body", "陈述人认为应当允许合格的可拆卸电池进户充电。")
-            recorder.click("#console-heading ~ form button[type=submit]")
-            posted = time.monotonic()
-            expect(deputy.locator("#notes")).to_contain_text(
-                "陈述人认为应当允许合格的可拆卸电池进户充电。", timeout=1000)
-            seen_after = time.monotonic() - posted
+    recorder.fill("#body", "陈述人认为应当允许合格的可拆卸电池进户充电。")
+    recorder.click("#console-heading ~ form button[type=submit]")
+    posted = time.monotonic()
+    expect(deputy.locator("#notes")).to_contain_text(
+        "陈述人认为应当允许合格的可拆卸电池进户充电。", timeout=1000)
+    seen_after = time.monotonic() - posted
 
-            assert seen_after < 1.0
-            assert deputy.evaluate("performance.timeOrigin") == loaded_at  # no reload
-            assert recorder.locator("#body").input_value() == ""
-            expect(recorder.locator("#notes .note")).to_have_count(1)
-        finally:
-            browser.close()
+    assert seen_after < 1.0
+    assert deputy.evaluate("performance.timeOrigin") == loaded_at  # no reload
+    assert recorder.locator("#body").input_value() == ""
+    expect(recorder.locator("#notes .note")).to_have_count(1)
+    recorder.context.close()
+    deputy.context.close()
