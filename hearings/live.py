@@ -509,11 +509,10 @@ def end_hearing(hearing: Hearing, user: User) -> HearingEvent:
     return add_event(hearing, "hearing_ended", {"ends_at": iso(hearing.ends_at)})
 
 
-def live_state(hearing: Hearing, user: User | None) -> dict:
+def live_state(hearing: Hearing) -> dict:
     """Return what a page or a newly connected client starts from."""
     return speaker_state(hearing) | {
         "timer": timer_state(hearing),
         "last_seq": hearing.last_seq,
         "status": hearing.status,
-        "can_record": can_record(user, hearing),
     }

@@ -131,7 +131,7 @@ def live_page(slug: str):
     note_form.clause_lineage_ids.choices = _clause_choices(hearing)
     return render_template(
         "hearings/live.html", hearing=hearing, notes=live.visible_notes(hearing, user),
-        state=live.live_state(hearing, user), can_record=can_record,
+        state=live.live_state(hearing), can_record=can_record,
         is_deputy=live.is_deputy_observer(user, hearing),
         may_hand_in_opinion=record.may_hand_in_opinion(user, hearing),
         note_form=note_form, observation_form=ObservationForm(),
@@ -146,7 +146,7 @@ def chair_screen(slug: str):
     hearing = _recordable(slug)
     questions = [n for n in live.visible_notes(hearing, _user()) if n.kind == "question"]
     return render_template(
-        "hearings/live_chair.html", hearing=hearing, state=live.live_state(hearing, _user()),
+        "hearings/live_chair.html", hearing=hearing, state=live.live_state(hearing),
         speakers=live.running_order(hearing), questions=questions,
         speaker_form=_speaker_form(hearing), timer_form=TimerForm(), extensions=EXTENSIONS,
         agenda_items=AGENDA_ITEMS)

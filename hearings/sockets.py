@@ -103,7 +103,7 @@ class HearingNamespace(Namespace):
             join_room(user_room(hearing.id, user.id))
         self.connections[request.sid] = Connection(
             hearing.id, "csrf_token" in auth and _csrf_valid(auth["csrf_token"]))
-        emit("state", live.live_state(hearing, user))
+        emit("state", live.live_state(hearing))
 
     def on_disconnect(self, reason: str | None = None) -> None:
         self.connections.pop(request.sid, None)
