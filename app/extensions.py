@@ -33,3 +33,12 @@ csrf = CSRFProtect()
 babel = Babel()
 socketio = SocketIO()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def account_or_address() -> str:
+    """Key rate limits by the logged-in account, or by the client address for anonymous users."""
+    from flask_login import current_user
+
+    if current_user and current_user.is_authenticated:
+        return f"user:{current_user.id}"
+    return f"ip:{get_remote_address()}"

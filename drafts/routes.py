@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app import audit
-from app.extensions import db, limiter
+from app.extensions import account_or_address, db, limiter
 from app.mail import send_email
 from app.masking import mask_personal_data
 from app.models import User, utcnow
@@ -108,6 +108,7 @@ def draft_comments(slug: str):
 
 @drafts_blueprint.route("/<slug>/comment", methods=["GET", "POST"])
 @limiter.limit("30/minute;300/hour", methods=["POST"])
+@limiter.limit("30/minute;300/hour", methods=["POST"], key_func=account_or_address)
 def comment(slug: str):
     draft = _public_draft(slug)
     anchor = request.values.get("clause", "")

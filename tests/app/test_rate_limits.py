@@ -1,0 +1,33 @@
+"""Posting limits: per address and per account, with a clear message and nothing half-saved."""
+
+import re
+
+from sqlalchemy import func, select
+
+from app.extensions import db, limiter
+from drafts.models import Comment
+
+
+def test_comment_posting_is_limited_per_account_with_a_clear_message(app, client, make_user,
+                                                                       make_draft):
+    app.config["RATELIMIT_ENABLED"] = True
+    limiter.enabled = True
+    limiter.reset()
+    try:
+        draft = make_draft()
+        client.login(make_user("public"))
+        statuses = []
+        for n in range(32):
+            page = client.get(f"/drafts/{draft.slug}/comment?clause=art-6").get_data(as_text=True)
+            key = re.search(r'name="submission_key" type="hidden" value="([^"]+)"', page).group(1)
+            response = client.post_form(f"/drafts/{draft.slug}/comment", {
+                "stance": "support", "body": f"第{n}条意见", "submission_key": key,
+                "clause": "art-6"})
+            statuses.append(response.status_code)
+        assert statuses[:30] == [302] * 30
+        assert statuses[30:] == [429, 429]
+        assert "请求过于频繁，请稍后再试。" in response.get_data(as_text=True)
+        assert db.session.scalar(select(func.count(Comment.id))) == 30
+    finally:
+        limiter.reset()
+        limiter.enabled = False
