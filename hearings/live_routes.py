@@ -135,8 +135,7 @@ def live_page(slug: str):
         is_deputy=live.is_deputy_observer(user, hearing),
         may_hand_in_opinion=record.may_hand_in_opinion(user, hearing),
         note_form=note_form, observation_form=ObservationForm(),
-        speaker_form=_speaker_form(hearing), edit_form=EditNoteForm(), timer_form=TimerForm(),
-        end_form=ConfirmForm(), agenda_items=AGENDA_ITEMS, extensions=EXTENSIONS,
+        speaker_form=_speaker_form(hearing), agenda_items=AGENDA_ITEMS, extensions=EXTENSIONS,
         clause_labels=dict(_clause_choices(hearing)),
         can_edit=lambda note: live.can_edit_note(user, note))
 
@@ -148,8 +147,7 @@ def chair_screen(slug: str):
     return render_template(
         "hearings/live_chair.html", hearing=hearing, state=live.live_state(hearing),
         speakers=live.running_order(hearing), questions=questions,
-        speaker_form=_speaker_form(hearing), timer_form=TimerForm(), extensions=EXTENSIONS,
-        agenda_items=AGENDA_ITEMS)
+        speaker_form=_speaker_form(hearing), extensions=EXTENSIONS, agenda_items=AGENDA_ITEMS)
 
 
 @live_blueprint.route("/<slug>/live/notes", methods=["POST"])
@@ -269,7 +267,6 @@ def record_page(slug: str):
         is_speaker=record.speaker_of(user, hearing) is not None,
         correction_form=correction_form, my_corrections=mine,
         corrections=record.corrections(hearing) if is_staff else [],
-        decision_form=DecisionForm(), confirm_form=ConfirmForm(),
         signoffs=record.signoffs(hearing), my_roles=record.roles_of(user, hearing),
         pending=record.pending_corrections(hearing))
 
@@ -383,7 +380,7 @@ def report_page(slug: str):
                                 _anchor=f"suggestion-{question_id or 'overall'}"))
     return render_template("hearings/record_report.html", hearing=hearing,
                            report=report.build_report(hearing),
-                           position_labels=report.POSITION_LABELS, form=form)
+                           position_labels=report.POSITION_LABELS)
 
 
 @live_blueprint.route("/<slug>/report.pdf")
