@@ -25,7 +25,7 @@ def register(page: Page, server, name: str) -> str:
     main_nav(page).get_by_role("link", name="注册").click()
     page.get_by_label("姓名").fill(name)
     page.get_by_label("电子邮箱").fill(email)
-    page.get_by_label("密码", exact=True).fill("browser-password-1")
+    page.get_by_label(re.compile("^密码")).fill("browser-password-1")
     page.get_by_label("再次输入密码").fill("browser-password-1")
     page.get_by_role("main").get_by_role("button", name="注册").click()
     expect(page.get_by_role("status")).to_contain_text("您的账号已创建")
