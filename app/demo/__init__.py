@@ -10,6 +10,7 @@ from sqlalchemy import select
 from app.accounts.services import create_user, find_user_by_email
 from app.demo.hearing import load_demo_hearing
 from app.demo.live_notes import load_demo_finished_hearing
+from app.demo.opinions import load_demo_opinions
 from app.demo.versions import load_demo_second_reading
 from app.extensions import db
 from app.models import DeputyGroup, User, utcnow
@@ -115,5 +116,6 @@ def load_demo() -> Draft:
     load_demo_hearing(draft, users)
     load_demo_finished_hearing(draft, users)
     load_demo_second_reading(draft, users)
+    load_demo_opinions(draft, users)
     db.session.flush()
     return draft
