@@ -380,7 +380,8 @@ def report_page(slug: str):
                                 _anchor=f"suggestion-{question_id or 'overall'}"))
     return render_template("hearings/record_report.html", hearing=hearing,
                            report=report.build_report(hearing),
-                           position_labels=report.POSITION_LABELS)
+                           position_labels=report.POSITION_LABELS,
+                           stance_counts=report.stance_counts)
 
 
 @live_blueprint.route("/<slug>/report.pdf")

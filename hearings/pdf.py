@@ -23,7 +23,8 @@ def report_html(hearing: Hearing) -> str:
     """Render the report (听证报告) as HTML for the PDF."""
     return render_html("pdf/hearing_report.html", hearing=hearing,
                        report=report.build_report(hearing),
-                       position_labels=report.POSITION_LABELS)
+                       position_labels=report.POSITION_LABELS,
+                       stance_counts=report.stance_counts)
 
 
 def record_pdf(hearing: Hearing) -> Path:

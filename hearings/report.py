@@ -7,14 +7,16 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
+from babel.lists import format_list
+from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from app import audit
 from app.extensions import db
 from app.models import User, utcnow
 from hearings import live, record
+from hearings.forms import POSITION_LABELS
 from hearings.models import (
     POSITIONS,
     Hearing,
@@ -27,7 +29,6 @@ from hearings.models import (
 )
 
 MAX_SUGGESTION = 20_000
-POSITION_LABELS = {"support": _l("Support"), "oppose": _l("Oppose"), "other": _l("Other view")}
 
 
 @dataclass
@@ -79,6 +80,12 @@ class Report:
     general_suggestion: str
     #: observers' written opinions handed in after the hearing
     written_opinions: list = field(default_factory=list)
+
+
+def stance_counts(stances: dict[str, int]) -> str:
+    """Say how many speakers took each position, as a list in the reader's language."""
+    return format_list([f"{POSITION_LABELS[stance]} {count}" for stance, count in stances.items()],
+                       locale=get_locale())
 
 
 def suggestions(hearing: Hearing) -> dict[int | None, str]:
