@@ -203,6 +203,12 @@ def normalize_with_offsets(text: str) -> tuple[str, list[int] | None, list[int] 
     """
     if text.isascii():
         return text.lower(), None, None
+    if unicodedata.is_normalized("NFKC", text):
+        # The common case (plain Chinese text): NFKC changes nothing, and case folding maps
+        # each character to one character, so the offsets are the identity.
+        folded = text.casefold()
+        if len(folded) == len(text):
+            return folded, None, None
     out: list[str] = []
     starts: list[int] = []
     ends: list[int] = []

@@ -5,10 +5,13 @@ plain dicts and get plain data back, so the engine behind this module can be
 replaced later.  Built on Whoosh with the analyzers of
 :mod:`search.analysis`.
 
-Matching happens on the character stream (``title``/``body``): every query
-word or phrase becomes a phrase query over characters, i.e. an exact
-substring match on the normalised text.  The jieba word stream (``words``)
-only adds score to documents that also share whole words with the query.
+Matching happens on the character stream of ``body``: every query word or
+phrase becomes a phrase query over characters, i.e. an exact substring match
+on the normalised text.  The jieba word stream (``words``) only adds score to
+documents that also share whole words with the query.  ``title`` (the draft's
+or hearing's title) is stored for display and highlighted, but not matched:
+every comment of a draft carries the same title, so matching it would make a
+query that names the draft return all of them.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from typing import Any
 from whoosh import index as whoosh_index
 from whoosh import query as Q
 from whoosh import sorting
-from whoosh.fields import DATETIME, ID, NUMERIC, TEXT, Schema
+from whoosh.codec import whoosh3
+from whoosh.fields import DATETIME, ID, NUMERIC, STORED, TEXT, Schema
 from whoosh.index import LockError
 from whoosh.writing import CLEAR
 
@@ -55,7 +59,7 @@ __all__ = [
 ]
 
 TYPES = ("clause", "comment", "note")
-FACET_FIELDS = ("type", "draft_id", "stance", "disposition", "region", "sector")
+FACET_FIELDS = ("type", "draft_id", "version_id", "stance", "disposition", "region", "sector")
 _NUMERIC_FIELDS = ("obj_id", "draft_id", "version_id", "clause_id")
 _KEYWORD_FIELDS = (
     "type",
@@ -72,7 +76,6 @@ FILTER_FIELDS = frozenset(_NUMERIC_FIELDS + _KEYWORD_FIELDS) - {"visibility"}
 _TEXT_FIELDS = ("title", "body")
 _DOC_FIELDS = frozenset(("doc_id", "created") + _NUMERIC_FIELDS + _KEYWORD_FIELDS + _TEXT_FIELDS)
 _VISIBILITY_RE = re.compile(r"^(public|staff|private:[^\s:]+)$")
-_TITLE_BOOST = 2.0
 _EPOCH = datetime(1970, 1, 1)
 _UNDATED = -(2**62)
 
@@ -84,14 +87,16 @@ def build_schema() -> Schema:
     return Schema(
         doc_id=ID(stored=True, unique=True),
         type=ID(**keyword),
-        obj_id=NUMERIC(int, bits=64, stored=True),
-        draft_id=NUMERIC(int, bits=64, stored=True),
-        version_id=NUMERIC(int, bits=64, stored=True),
-        clause_id=NUMERIC(int, bits=64, stored=True),
+        # ids are only ever compared for equality: one term per value instead of Whoosh's
+        # four range tiers keeps a quarter of the postings of a comment out of the index
+        obj_id=NUMERIC(int, bits=64, stored=True, shift_step=64),
+        draft_id=NUMERIC(int, bits=64, stored=True, shift_step=64),
+        version_id=NUMERIC(int, bits=64, stored=True, shift_step=64),
+        clause_id=NUMERIC(int, bits=64, stored=True, shift_step=64),
         label=ID(stored=True),
-        title=TEXT(analyzer=chars, stored=True, phrase=True),
+        title=STORED(),
         body=TEXT(analyzer=chars, stored=True, phrase=True),
-        # ranking only: jieba words of title + body, no positions needed
+        # ranking only: jieba words of the body, no positions needed
         words=TEXT(analyzer=words, phrase=False),
         stance=ID(**keyword),
         disposition=ID(**keyword),
@@ -103,15 +108,33 @@ def build_schema() -> Schema:
         # keyword copy of draft_id for facet counting (a NUMERIC column
         # reports a fork-specific sentinel for documents without a value)
         draft_key=ID(sortable=True),
+        version_key=ID(sortable=True),
         # sort key for "newest first": microseconds since the epoch, with
         # undated documents at the very end (column defaults vary by fork)
-        created_ts=NUMERIC(int, bits=64, signed=True, sortable=True),
+        created_ts=NUMERIC(int, bits=64, signed=True, sortable=True, shift_step=64),
     )
 
 
 SCHEMA = build_schema()
+
+
+def _cached_column_reader(self, fieldname, column):
+    try:
+        return self._readers[fieldname]
+    except KeyError:
+        reader = self.column_reader(fieldname, column) if self.has_column(fieldname) else None
+        self._readers[fieldname] = reader
+        return reader
+
+
+# Whoosh-Reloaded 2.7.5 caches a segment's length columns but not their absence: writing a
+# segment asked the file system once per posting of every unscored field (doc_id, type,
+# draft_key ...) whether the column exists, and those stat calls were about half the commit
+# time.  A written segment's columns never change, so remembering "none" is safe.
+whoosh3.W3PerDocReader._cached_reader = _cached_column_reader
 _STORED_FIELDS = tuple(SCHEMA.stored_names())
-_FACET_SOURCES = {name: "draft_key" if name == "draft_id" else name for name in FACET_FIELDS}
+_KEYED_IDS = {"draft_id": "draft_key", "version_id": "version_key"}
+_FACET_SOURCES = {name: _KEYED_IDS.get(name, name) for name in FACET_FIELDS}
 
 
 # ---------------------------------------------------------------------------
@@ -264,30 +287,25 @@ def parse_query(text: str):
 _WORD_ONLY_RE = re.compile(r"^[^\W_]+$")
 
 
-def _leaf_query(leaf: Leaf, fieldname: str, boost: float = 1.0):
+def _leaf_query(leaf: Leaf):
     if leaf.kind == "prefix":
         norm = normalize(leaf.text)
         if _WORD_ONLY_RE.match(norm) and not CJK_RE.search(norm):
-            return Q.Prefix(fieldname, SURFACE_MARK + norm, boost=boost)
+            return Q.Prefix("body", SURFACE_MARK + norm)
         # a CJK "prefix" is simply a substring: fall through to a phrase
     toks = query_tokens(leaf.text)
     if not toks:
         return None
     if len(toks) == 1:
-        return Q.Term(fieldname, toks[0], boost=boost)
-    return Q.Phrase(fieldname, toks, boost=boost)
+        return Q.Term("body", toks[0])
+    return Q.Phrase("body", toks)
 
 
 def _compile(node):
     if node is None:
         return None
     if isinstance(node, Leaf):
-        parts = [
-            _leaf_query(node, "title", _TITLE_BOOST),
-            _leaf_query(node, "body"),
-        ]
-        parts = [p for p in parts if p is not None]
-        return Q.Or(parts) if parts else None
+        return _leaf_query(node)
     if node.op == "not":
         inner = _compile(node.children[0])
         return Q.Not(inner) if inner is not None else None
@@ -479,7 +497,7 @@ def _to_datetime(value: Any, end_of_day: bool = False) -> datetime:
     raise TypeError(f"not a date/datetime: {value!r}")
 
 
-def _prepare(doc: Mapping[str, Any]) -> dict[str, Any]:
+def _prepare(doc: Mapping[str, Any], rank_words: bool = True) -> dict[str, Any]:
     unknown = set(doc) - _DOC_FIELDS
     if unknown:
         raise ValueError(f"unknown document fields: {sorted(unknown)}")
@@ -503,9 +521,11 @@ def _prepare(doc: Mapping[str, Any]) -> dict[str, Any]:
     body = _clean_text(doc.get("body"))
     out["title"] = title
     out["body"] = body
-    out["words"] = f"{title}\n{body}"
-    if "draft_id" in out:
-        out["draft_key"] = str(out["draft_id"])
+    if rank_words:
+        out["words"] = body
+    for name, key in _KEYED_IDS.items():
+        if name in out:
+            out[key] = str(out[name])
     out["created_ts"] = _UNDATED
     if doc.get("created") is not None:
         created = out["created"] = _to_datetime(doc["created"])
@@ -541,8 +561,12 @@ def _write_lock(path: str) -> threading.RLock:
 class SearchIndex:
     """A Whoosh index of clause/comment/note documents."""
 
-    def __init__(self, ix, path: str, *, lock_timeout: float = 30.0, snippet_chars: int = 160):
+    def __init__(self, ix, path: str, *, lock_timeout: float = 30.0, snippet_chars: int = 160,
+                 rank_types: Iterable[str] = TYPES):
         self._ix = ix
+        #: types whose documents get the jieba word stream for ranking (it costs about a
+        #: third of the indexing time; without it they are ranked by characters alone)
+        self.rank_types = frozenset(rank_types)
         self.path = path
         self.lock_timeout = lock_timeout
         self.snippet_chars = snippet_chars
@@ -578,13 +602,14 @@ class SearchIndex:
 
     # -- writing -------------------------------------------------------------
 
-    def _write(self, fn, **commit_kwargs) -> None:
+    def _write(self, fn, writer_options: Mapping[str, Any] | None = None,
+               **commit_kwargs) -> None:
         with self._lock:
             deadline = time.monotonic() + self.lock_timeout
             delay = 0.05
             while True:
                 try:
-                    writer = self._ix.writer()
+                    writer = self._ix.writer(**(writer_options or {}))
                     break
                 except LockError:
                     if time.monotonic() >= deadline:
@@ -598,29 +623,53 @@ class SearchIndex:
                 raise
             writer.commit(**commit_kwargs)
 
-    def upsert(self, docs: Iterable[Mapping[str, Any]]) -> int:
-        """Add or replace documents (matched on ``doc_id``)."""
-        prepared = [_prepare(d) for d in docs]
-        if not prepared:
-            return 0
+    def _prepare(self, doc: Mapping[str, Any]) -> dict[str, Any]:
+        return _prepare(doc, rank_words=doc.get("type") in self.rank_types)
 
-        def run(writer):
-            for doc in prepared:
-                writer.update_document(**doc)
-
-        self._write(run)
-        return len(prepared)
-
-    def delete(self, doc_ids: Iterable[str]) -> None:
-        ids = [str(d) for d in doc_ids]
-        if not ids:
+    def apply(self, upserts: Iterable[Mapping[str, Any]] = (),
+              deletes: Iterable[str] = ()) -> None:
+        """Add or replace ``upserts`` (matched on ``doc_id``) and remove the documents named
+        in ``deletes``, in one commit: all of it is searchable, or none of it."""
+        prepared = [self._prepare(d) for d in upserts]
+        ids = [str(d) for d in deletes]
+        if not prepared and not ids:
             return
 
         def run(writer):
             for doc_id in ids:
                 writer.delete_by_term("doc_id", doc_id)
+            for doc in prepared:
+                writer.update_document(**doc)
 
         self._write(run)
+
+    def upsert(self, docs: Iterable[Mapping[str, Any]]) -> int:
+        """Add or replace documents (matched on ``doc_id``)."""
+        docs = list(docs)
+        self.apply(upserts=docs)
+        return len(docs)
+
+    def delete(self, doc_ids: Iterable[str]) -> None:
+        self.apply(deletes=doc_ids)
+
+    def load(self, docs: Iterable[Mapping[str, Any]], *, procs: int = 1,
+             limitmb: int = 128) -> int:
+        """Add documents that the index does not hold yet (a rebuild into an empty index),
+        in one commit: no lookup of an older copy per document, and with ``procs`` > 1 the
+        analysis runs in that many processes, each writing a segment of its own."""
+        added = 0
+
+        def run(writer):
+            nonlocal added
+            for doc in docs:
+                writer.add_document(**self._prepare(doc))
+                added += 1
+
+        options = {"limitmb": limitmb}
+        if procs > 1:
+            options.update(procs=procs, multisegment=True)
+        self._write(run, options)
+        return added
 
     def clear(self) -> None:
         """Remove every document."""
@@ -628,6 +677,12 @@ class SearchIndex:
 
     def doc_count(self) -> int:
         return self._ix.doc_count()
+
+    def type_counts(self) -> dict[str, int]:
+        """Return the number of documents of each type."""
+        with self._ix.searcher() as searcher:
+            return {t: sum(1 for _ in searcher.docs_for_query(Q.Term("type", t)))
+                    for t in TYPES}
 
     # -- searching -----------------------------------------------------------
 
@@ -674,7 +729,9 @@ class SearchIndex:
         per_page: int = 20,
         date_from: date | datetime | str | None = None,
         date_to: date | datetime | str | None = None,
+        facets: bool = True,
     ) -> SearchResult:
+        """Run a query; ``facets=False`` skips counting every match per facet value."""
         if sort not in ("relevance", "date"):
             raise ValueError("sort must be 'relevance' or 'date'")
         page = max(1, int(page))
@@ -689,28 +746,26 @@ class SearchIndex:
         ranking = _ranking_query(ast)
         final = Q.AndMaybe(match, ranking) if ranking is not None else match
         flt = self._filter_query(types, filters, include_staff, user_id, date_from, date_to)
-        kwargs: dict[str, Any] = {
-            "filter": flt,
-            "limit": page * per_page,
-            "groupedby": {f: sorting.FieldFacet(f) for f in _FACET_SOURCES.values()},
-            "maptype": sorting.Count,
-        }
+        kwargs: dict[str, Any] = {"filter": flt, "limit": page * per_page}
+        if facets:
+            kwargs["groupedby"] = {f: sorting.FieldFacet(f) for f in _FACET_SOURCES.values()}
+            kwargs["maptype"] = sorting.Count
         if sort == "date":
             kwargs["sortedby"] = sorting.FieldFacet("created_ts", reverse=True)
         patterns = _highlight_patterns(ast)
         with self._ix.searcher() as searcher:
             results = searcher.search(final, **kwargs)
             total = len(results)
-            facets = {}
-            for name, facet_field in _FACET_SOURCES.items():
+            counted = {}
+            for name, facet_field in _FACET_SOURCES.items() if facets else ():
                 counts = {}
                 for key, count in results.groups(facet_field).items():
                     if isinstance(key, bytes):
                         key = key.decode("utf-8")
                     if key is None or key == "":
                         continue
-                    counts[int(key) if name == "draft_id" else key] = count
-                facets[name] = counts
+                    counts[int(key) if name in _KEYED_IDS else key] = count
+                counted[name] = counts
             hits = []
             for hit in results[(page - 1) * per_page : page * per_page]:
                 data = dict.fromkeys(_STORED_FIELDS)
@@ -726,4 +781,4 @@ class SearchIndex:
                 )
                 hits.append(data)
         pages = math.ceil(total / per_page) if total else 0
-        return SearchResult(hits, total, page, per_page, pages, facets)
+        return SearchResult(hits, total, page, per_page, pages, counted)

@@ -90,7 +90,7 @@ def all_hits(ix, q, **kwargs):
 
 
 def contains(doc, phrase):
-    return phrase in normalize(doc["body"]) or phrase in normalize(doc["title"])
+    return phrase in normalize(doc["body"])
 
 
 def sample_phrases(docs, n, seed):
@@ -277,6 +277,19 @@ def test_facets_count_all_matches_not_just_the_page(ix):
     assert res.facets["disposition"] == {"adopted": 1, "rejected": 1}
     assert res.facets["region"] == {"北京市": 1, "上海市": 2}
     assert res.facets["sector"] == {"立法": 1, "交通": 1}
+    assert res.facets["version_id"] == {10: 1}
+    assert ix.search("", facets=False).facets == {}
+
+
+def test_the_title_is_shown_but_not_matched(ix):
+    # every comment of a draft carries its title: naming the draft must not find them all
+    assert ids(ix.search("立法听证")) == ["clause:1"]  # in its body, not through its title
+    assert ids(ix.search("立法听证", types="comment")) == []
+    ix.upsert([dict(SAMPLE[1], title="立法听证条例")])
+    assert ids(ix.search("条例")) == []
+    hit = ix.search("听证", types="comment").hits[0]
+    assert hit["title"] == "立法听证条例"
+    assert hit["title_highlight"] == "立法<mark>听证</mark>条例"
 
 
 def test_sort_by_date_newest_first(ix):
@@ -452,6 +465,30 @@ def test_upsert_replaces_delete_and_clear(ix, tmp_path):
     ix.clear()
     assert ix.doc_count() == 0
     assert ix.search("").total == 0
+
+
+def test_apply_writes_upserts_and_deletes_in_one_commit(ix):
+    generation = ix._ix.latest_generation()
+    ix.apply(upserts=[dict(SAMPLE[1], body="新的意见")], deletes=["comment:3", "note:99"])
+    assert ix._ix.latest_generation() == generation + 1
+    assert ix.type_counts() == {"clause": 1, "comment": 2, "note": 2}
+    assert ids(ix.search("新的意见")) == ["comment:2"]
+
+
+def test_load_fills_an_empty_index_in_one_or_more_processes(tmp_path):
+    for procs in (1, 2):
+        with SearchIndex.open(tmp_path / f"load{procs}") as index:
+            assert index.load(iter(SAMPLE), procs=procs) == len(SAMPLE)
+            assert index.doc_count() == len(SAMPLE)
+            assert sorted(ids(index.search("听证会"))) == ["clause:1", "comment:2"]
+
+
+def test_types_without_the_word_stream_still_match_and_rank(tmp_path):
+    with SearchIndex.open(tmp_path / "ix", rank_types=("clause",)) as index:
+        index.upsert(SAMPLE)
+        hits = index.search("听证会", include_staff=True).hits
+        assert {h["doc_id"] for h in hits} == {"clause:1", "comment:2", "comment:6"}
+        assert all(h["score"] > 0 for h in hits)
 
 
 @pytest.mark.parametrize(
