@@ -126,18 +126,21 @@ def _refused(hearing: Hearing, error: Exception):
 def live_page(slug: str):
     hearing = _observable(slug)
     user = _user()
-    can_record = live.can_record(user, hearing)
+    # After the hearing the record changes only through corrections: no forms to write.
+    is_live = hearing.status in live.LIVE_STATUSES
+    can_record = is_live and live.can_record(user, hearing)
     note_form = RecordNoteForm()
     note_form.clause_lineage_ids.choices = _clause_choices(hearing)
     return render_template(
         "hearings/live.html", hearing=hearing, notes=live.visible_notes(hearing, user),
         state=live.live_state(hearing), can_record=can_record,
-        is_deputy=live.is_deputy_observer(user, hearing),
+        is_deputy=is_live and live.is_deputy_observer(user, hearing),
         may_hand_in_opinion=record.may_hand_in_opinion(user, hearing),
+        record_readable=record.can_read_record(user, hearing), is_live=is_live,
         note_form=note_form, observation_form=ObservationForm(),
         speaker_form=_speaker_form(hearing), agenda_items=AGENDA_ITEMS, extensions=EXTENSIONS,
         clause_labels=dict(_clause_choices(hearing)),
-        can_edit=lambda note: live.can_edit_note(user, note))
+        can_edit=lambda note: is_live and live.can_edit_note(user, note))
 
 
 @live_blueprint.route("/<slug>/chair")

@@ -380,6 +380,17 @@ def test_recorder_works_without_javascript(hearing, recorder, make_speaker, make
     assert hearing.status == "held"
 
 
+def test_after_the_hearing_the_live_page_only_reads(hearing, recorder, make_client):
+    live.post_note(hearing, recorder, "会中记录")
+    live.end_hearing(hearing, recorder)
+    db.session.commit()
+    browser = make_client()
+    browser.login(recorder)
+    page = browser.get(f"/hearings/{hearing.slug}/live").get_data(as_text=True)
+    assert "会中记录" in page and f'href="/hearings/{hearing.slug}/record"' in page
+    assert 'id="console-heading"' not in page and 'class="edit-note-form"' not in page
+
+
 def test_http_changes_reach_socket_observers(hearing, recorder, make_observer, live_client,
                                              make_client):
     observer = live_client(make_observer(hearing), hearing)
