@@ -74,6 +74,10 @@ def add_version(
     parsed: ParsedText | None = None,
 ) -> DraftVersion:
     """Store a new version, give its clauses their lineage, and make it current if asked."""
+    if draft.status == "draft":
+        # Until it is published a draft has one text, which staff edit in place.
+        raise services.DraftError(_("Publish the draft before adding a version; until then, "
+                                    "edit its text."))
     label = label.strip()
     if not label:
         raise services.DraftError(_("Give the version a label, such as 二审稿."))

@@ -75,6 +75,12 @@ def test_a_version_added_without_making_it_current_stays_with_staff(draft, staff
         AuditLog.action == "version.current")) == {"draft": draft.slug, "before": 1, "after": 2}
 
 
+def test_an_unpublished_draft_has_one_text(make_draft, staff):
+    unpublished = make_draft(status="draft")
+    with pytest.raises(services.DraftError):
+        versions.add_version(unpublished, SECOND, label="二审稿", user=staff)
+
+
 def test_a_version_needs_a_label_and_articles(draft, staff):
     with pytest.raises(services.DraftError):
         versions.add_version(draft, SECOND, label="  ", user=staff)
