@@ -84,7 +84,7 @@ def test_a_speaker_registers_for_the_demo_hearing(new_page, demo_server):
     page = new_page()
     email = register(page, demo_server, "听证报名人")
     main_nav(page).get_by_role("link", name="听证会").click()
-    page.get_by_role("link", name=re.compile("立法听证会")).first.click()
+    page.get_by_role("link", name="《青禾市电动自行车停放充电管理条例（草案）》立法听证会").click()
     expect(page).to_have_url(demo_server(f"/hearings/{HEARING_SLUG}"))
     page.get_by_role("link", name="报名担任陈述人").click()
 

@@ -11,9 +11,10 @@ import docx
 from playwright.sync_api import Page, expect
 
 from app.demo import DRAFT_SLUG
-from app.demo.hearing import HEARING_SLUG
+from app.demo.hearing import HEARING_SLUG, REGISTRANTS
 
 STAFF = "staff@demo.minyi"
+HEARING_TITLE = "《青禾市电动自行车停放充电管理条例（草案）》立法听证会"
 #: a short regulation written for this test: two chapters, five articles, three items
 REGULATION = """青禾市社区花园管理办法（草案）
 第一章　总　　则
@@ -91,14 +92,13 @@ def test_staff_moderate_pending_comments_with_reasons(new_page, demo_server):
     page.goto(demo_server(f"/staff/drafts/{DRAFT_SLUG}"))
     page.get_by_role("link", name="审核意见").click()
     tabs = page.get_by_role("navigation", name="意见状态")
-    expect(tabs.get_by_text(re.compile(r"待审核 \(2\)"))).to_have_attribute("aria-current",
-                                                                          "page")
+    expect(tabs.get_by_text(re.compile(r"^待审核 \(\d+\)$"))).to_have_attribute("aria-current",
+                                                                               "page")
 
     moderate(page, "收费标准应当由价格主管部门指导", "公开", "与第十条直接相关")
     moderate(page, "The fine for individuals", "隐藏", "含有可识别个人身份的信息")
-    expect(page.get_by_role("main")).to_contain_text("暂无内容")
 
-    tabs.get_by_role("link", name=re.compile(r"已隐藏 \(1\)")).click()
+    tabs.get_by_role("link", name=re.compile(r"^已隐藏 \(\d+\)$")).click()
     hidden = page.get_by_role("article").filter(has_text="The fine for individuals")
     expect(hidden).to_contain_text("理由：含有可识别个人身份的信息")
 
@@ -124,13 +124,13 @@ def test_staff_propose_a_balanced_selection_and_notify(new_page, demo_server):
     page = new_page(as_user=STAFF)
     page.goto(demo_server("/hearings/"))
     page.get_by_role("link", name="听证管理").click()
-    page.get_by_role("link", name=re.compile("立法听证会")).click()
+    page.get_by_role("link", name=HEARING_TITLE).click()
     page.get_by_role("navigation", name="听证会").get_by_role("link", name="报名和遴选").click()
 
     page.get_by_label("从报名人中遴选的名额").fill("6")
     page.get_by_label("候补名单人数").fill("3")
     page.get_by_role("button", name="生成均衡的遴选方案").click()
-    expect(flash(page)).to_contain_text("从12名报名人中选定6名")
+    expect(flash(page)).to_contain_text(f"从{len(REGISTRANTS)}名报名人中选定6名")
     selected = selected_by_position(page)
     assert selected["支持"] == selected["反对"] >= 2, selected
     rows = page.get_by_role("table").get_by_role("row")
@@ -149,7 +149,7 @@ def test_staff_propose_a_balanced_selection_and_notify(new_page, demo_server):
         "button", name="向报名人发送遴选结果").click()
     expect(flash(page)).to_contain_text("已完成：通知陈述人")
     sent = int(re.search(r"已发送(\d+)封", flash(page).inner_text()).group(1))
-    assert sent >= 12
+    assert sent >= len(REGISTRANTS)
     assert len(demo_server.outbox()) - before == sent
 
     page.goto(demo_server(f"/hearings/{HEARING_SLUG}"))
