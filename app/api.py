@@ -205,6 +205,35 @@ def openapi_document() -> dict:
                     "application/json": {"schema": {"$ref": "#/components/schemas/Diff"}}}},
                     "400": error, "404": error},
             }},
+            "/api/v1/search": {"get": {
+                "summary": "Full-text search over clauses, comments and hearing notes; public "
+                           "items, and staff's items too for a staff session",
+                "parameters": [
+                    {"name": "q", "in": "query", "schema": {"type": "string"},
+                     "description": "Words, \"exact phrases\", OR, NOT, prefix*"},
+                    {"name": "type", "in": "query", "schema": {
+                        "enum": ["clause", "comment", "note"]}},
+                    *({"name": name, "in": "query", "schema": {"type": "integer"}}
+                      for name in ("draft", "version", "clause")),
+                    *({"name": name, "in": "query", "schema": {"type": "string"}}
+                      for name in ("stance", "disposition", "region", "sector")),
+                    {"name": "sort", "in": "query", "schema": {"enum": ["relevance", "date"]}},
+                    {"name": "page", "in": "query",
+                     "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+                    {"name": "per_page", "in": "query",
+                     "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+                    {"name": "facets", "in": "query", "schema": {"enum": ["0", "1"]},
+                     "description": "1 adds the number of matches per facet value"},
+                ],
+                "responses": {"200": {"description": "One page of hits", "content": {
+                    "application/json": {"schema": {"type": "object", "properties": {
+                        "hits": {"type": "array",
+                                 "items": {"$ref": "#/components/schemas/SearchHit"}},
+                        "total": {"type": "integer"}, "page": {"type": "integer"},
+                        "pages": {"type": "integer"}, "per_page": {"type": "integer"},
+                        "facets": {"type": "object"}}}}}},
+                    "400": error},
+            }},
             "/api/v1/openapi.json": {"get": {
                 "summary": "This document",
                 "responses": {"200": {"description": "OpenAPI 3.1 document", "content": {
@@ -212,6 +241,16 @@ def openapi_document() -> dict:
             }},
         },
         "components": {"schemas": {
+            "SearchHit": {"type": "object", "properties": {
+                "type": {"enum": ["clause", "comment", "note"]}, "id": {"type": "integer"},
+                "label": {"type": "string", "description": "The article, e.g. 第十二条"},
+                "title": {"type": "string"}, "score": {"type": ["number", "null"]},
+                "highlight": {"type": "string", "description": "Escaped HTML with <mark>"},
+                "url": {"type": "string"}, "draft_id": {"type": ["integer", "null"]},
+                "version_id": {"type": ["integer", "null"]},
+                "clause_id": {"type": ["integer", "null"]},
+                "stance": {"type": ["string", "null"]}, "region": {"type": ["string", "null"]},
+                "sector": {"type": ["string", "null"]}, "created": {"type": ["string", "null"]}}},
             "Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {
                 "code": {"type": "integer"}, "message": {"type": "string"}}}}},
             "Draft": {"type": "object", "required": ["slug", "title", "status"], "properties": {
