@@ -50,8 +50,9 @@ from drafts.models import (
 )
 from drafts.opinions import OUTCOME_LABELS, SOURCE_LABELS, ClausePlaces
 
-#: representative quotes per disposition group, and their length
-QUOTES_PER_GROUP = 3
+#: representative quotes per disposition group: more where the opinion changed the text
+QUOTES_PER_GROUP = {"adopted": 2, "partly_adopted": 2, "not_adopted": 1, "already_provided": 1,
+                    "out_of_scope": 1}
 QUOTE_LENGTH = 160
 #: articles in the chart of opinions by article
 CHART_ARTICLES = 15
@@ -75,16 +76,25 @@ class Quote:
 
 
 @dataclass
+class ReasonLine:
+    """One reason given to some of an article's opinions with one disposition."""
+
+    reason: str
+    #: the citation of the clause of the newest text the opinions affected, if any
+    affected: str
+    received: int
+
+
+@dataclass
 class DecisionGroup:
-    """The opinions on one article that got the same disposition, reason and target clause."""
+    """The opinions on one article that got the same disposition, with each reason given."""
 
     outcome: str
-    reason: str
-    affected: str
     received: int = 0
     unique: int = 0
     #: citations of the clauses the opinions were made on, in reading order
     cited: list[str] = field(default_factory=list)
+    reasons: list[ReasonLine] = field(default_factory=list)
     quotes: list[Quote] = field(default_factory=list)
 
 
@@ -248,36 +258,40 @@ def _citation(clause: Clause | None, places: ClausePlaces) -> str:
 
 def _fill(section: Section, members: list[Comment], places: ClausePlaces,
           sizes: dict[int, int]) -> None:
-    """Count the section's opinions and group them by final disposition."""
+    """Count the section's opinions and group them by final disposition, then by reason."""
     section.received = len(members)
     section.unique = opinions.unique_count((c.id, c.cluster_id) for c in members)
     outcomes: Counter[str] = Counter()
-    groups: dict[tuple, list[Comment]] = defaultdict(list)
+    groups: dict[str, list[Comment]] = defaultdict(list)
     for comment in members:
         decision = comment.disposition
         if decision is None or not decision.is_final:
             section.undecided += 1
             continue
         outcomes[decision.outcome] += 1
-        groups[decision.outcome, decision.reason, decision.clause_id].append(comment)
+        groups[decision.outcome].append(comment)
     section.by_outcome = {o: outcomes[o] for o in OUTCOMES if outcomes[o]}
     clauses = places.clauses
-    ordered = sorted(groups.items(), key=lambda item: (OUTCOMES.index(item[0][0]),
-                                                       -len(item[1])))
-    for (outcome, reason, clause_id), group in ordered:
-        affected = clauses.get(clause_id) if clause_id else None
-        cited = sorted({c.clause_id for c in group if c.clause_id},
-                       key=lambda cid: (clauses[cid].version_id, clauses[cid].position)
-                       if cid in clauses else (0, 0))
+    for outcome in section.by_outcome:
+        group = groups[outcome]
+        cited = sorted({c.clause_id for c in group if c.clause_id in clauses},
+                       key=lambda cid: (clauses[cid].version_id, clauses[cid].position))
         decision = DecisionGroup(
-            outcome, reason, _citation(affected, places) if affected else "",
-            received=len(group), unique=opinions.unique_count((c.id, c.cluster_id)
-                                                              for c in group),
-            cited=[_citation(clauses[cid], places) for cid in cited if cid in clauses])
+            outcome, received=len(group),
+            unique=opinions.unique_count((c.id, c.cluster_id) for c in group),
+            cited=[_citation(clauses[cid], places) for cid in cited])
+        lines: Counter[tuple[str, int | None]] = Counter(
+            (c.disposition.reason, c.disposition.clause_id) for c in group)
+        for (reason, clause_id), count in lines.most_common():
+            affected = clauses.get(clause_id) if clause_id else None
+            decision.reasons.append(ReasonLine(
+                reason, _citation(affected, places) if affected else "", count))
         seen_clusters: set[int] = set()
         candidates = sorted((c for c in group if quotable(c)),
                             key=lambda c: (-sizes.get(c.cluster_id, 1), c.id))
         for comment in candidates:
+            if len(decision.quotes) >= QUOTES_PER_GROUP[outcome]:
+                break
             if comment.cluster_id is not None:
                 if comment.cluster_id in seen_clusters:
                     continue
@@ -286,8 +300,6 @@ def _fill(section: Section, members: list[Comment], places: ClausePlaces,
                                          sizes.get(comment.cluster_id, 1)
                                          if comment.cluster_id else 1,
                                          str(SOURCE_LABELS.get(comment.source, comment.source))))
-            if len(decision.quotes) >= QUOTES_PER_GROUP:
-                break
         section.groups.append(decision)
 
 
@@ -330,8 +342,10 @@ def as_json(data: ReportData) -> dict:
             "undecided": s.undecided, "by_outcome": s.by_outcome,
             "changed": bool(s.change is not None and s.change.changed),
             "dispositions": [{
-                "outcome": g.outcome, "reason": g.reason, "affected_clause": g.affected,
-                "received": g.received, "unique": g.unique, "clauses": g.cited,
+                "outcome": g.outcome, "received": g.received, "unique": g.unique,
+                "clauses": g.cited,
+                "reasons": [{"reason": r.reason, "affected_clause": r.affected,
+                             "received": r.received} for r in g.reasons],
                 "quotes": [{"text": q.text, "received": q.received} for q in g.quotes],
             } for g in s.groups],
             "hearing": [p.text for p in s.hearing],
