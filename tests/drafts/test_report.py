@@ -243,3 +243,32 @@ def test_the_demo_draft_has_a_disposition_for_every_opinion(app):
     assert totals.unique < totals.received  # the e-mail campaign counts once
     assert set(totals.by_outcome) == {"adopted", "partly_adopted", "not_adopted",
                                       "already_provided", "out_of_scope"}
+
+
+def test_the_hearings_points_on_an_article_are_in_its_section(app, scene):
+    from datetime import timedelta
+
+    from app.models import utcnow
+    from hearings.models import Hearing, HearingNote, HearingQuestion
+
+    lineage = clause(scene.first, "art-11-p1-i2").lineage_id
+    hearing = Hearing(slug="held", draft_id=scene.draft.id, title="立法听证会", status="held",
+                      starts_at=utcnow() - timedelta(days=3))
+    hearing.questions = [HearingQuestion(position=1, text="高层住宅是否一律禁止户内充电？",
+                                         is_main=True, clause_lineage_ids=[lineage])]
+    db.session.add(hearing)
+    db.session.flush()
+    db.session.add_all([
+        HearingNote(hearing_id=hearing.id, kind="record", visibility="public",
+                    clause_lineage_ids=[lineage],
+                    body="陈述人认为应当区分电池和整车，电话13900001111。"),
+        HearingNote(hearing_id=hearing.id, kind="record", visibility="staff",
+                    clause_lineage_ids=[lineage], body="工作人员内部记录。"),
+    ])
+    db.session.commit()
+    with app.test_request_context("/"):
+        data = report.as_json(report.build(scene.draft))
+    article = next(c for c in data["clauses"] if c["title"].startswith("第十一条"))
+    assert any("高层住宅是否一律禁止户内充电" in point for point in article["hearing"])
+    assert any("139****1111" in point for point in article["hearing"])
+    assert not any("内部记录" in point for c in data["clauses"] for point in c["hearing"])
