@@ -42,6 +42,8 @@ GOAL_P99_MS = 100.0
 #: seconds to wait for the last notes to arrive, and for every observer to connect
 GRACE_S = 5.0
 CONNECT_TIMEOUT_S = 180.0
+#: seconds the server may take to start: importing the app takes long on a loaded machine
+START_TIMEOUT_S = 180.0
 #: connections an observer process opens at once
 CONNECT_CONCURRENCY = 25
 SERVER_MODE = "gunicorn -k gevent -w 1 (simple-websocket), SQLite"
@@ -94,7 +96,7 @@ def start_server(data_dir: Path, port: int) -> subprocess.Popen:
             [gunicorn, "-k", "gevent", "-w", "1", "--worker-connections", "4000",
              "-b", f"127.0.0.1:{port}", "app:create_app()"],
             env=env, cwd=common.REPO, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + START_TIMEOUT_S
     while True:
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=1).close()
