@@ -49,7 +49,7 @@ LANGUAGE_COOKIE = "minyi_lang"
 START_TIMEOUT = 60
 #: seconds a page or an expectation may take (a loaded two-core CI machine is slow)
 PAGE_TIMEOUT = 15
-#: Tab presses allowed to reach a control: the demo draft has about 80 links before its end
+#: Tab presses allowed to reach a control, even at the end of the long demo draft
 MAX_TABS = 300
 
 expect.set_options(timeout=PAGE_TIMEOUT * 1000)
