@@ -93,8 +93,9 @@ def start_server(data_dir: Path, port: int) -> subprocess.Popen:
     log_path = data_dir / "server.log"
     with log_path.open("w") as log:  # a file, not a pipe: nobody reads a pipe during the run
         process = subprocess.Popen(
+            # no control socket: its default path is shared by every gunicorn on the machine
             [gunicorn, "-k", "gevent", "-w", "1", "--worker-connections", "4000",
-             "-b", f"127.0.0.1:{port}", "app:create_app()"],
+             "--no-control-socket", "-b", f"127.0.0.1:{port}", "app:create_app()"],
             env=env, cwd=common.REPO, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + START_TIMEOUT_S
     while True:

@@ -64,8 +64,9 @@ def server(tmp_path) -> Iterator[tuple[str, dict]]:
     log_path = tmp_path / "server.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [str(BIN / "gunicorn"), "-k", "gevent", "-w", "1", "-b", f"127.0.0.1:{port}",
-             "app:create_app()"], env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+            [str(BIN / "gunicorn"), "-k", "gevent", "-w", "1", "--no-control-socket",
+             "-b", f"127.0.0.1:{port}", "app:create_app()"],
+            env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + START_TIMEOUT
