@@ -51,9 +51,9 @@ from drafts.models import (
 from drafts.opinions import OUTCOME_LABELS, SOURCE_LABELS, ClausePlaces
 
 #: representative quotes per disposition group: more where the opinion changed the text
-QUOTES_PER_GROUP = {"adopted": 2, "partly_adopted": 2, "not_adopted": 1, "already_provided": 1,
-                    "out_of_scope": 1}
-QUOTE_LENGTH = 160
+QUOTES_PER_GROUP = {"adopted": 2, "partly_adopted": 2, "not_adopted": 1, "already_provided": 0,
+                    "out_of_scope": 0}
+QUOTE_LENGTH = 120
 #: articles in the chart of opinions by article
 CHART_ARTICLES = 15
 #: hearing notes quoted per article
@@ -235,7 +235,7 @@ def build(draft: Draft) -> ReportData:
         section = Section(key, title, services.unit_text(article) if article else "",
                           rows_by_new_anchor.get(article.anchor) if article else None,
                           hearing=hearing.get(key, []))
-        _fill(section, members, places, sizes)
+        _fill(section, members, places, sizes, first)
         sections.append(section)
     by_article = sorted(((s.title, s.received, s.unique) for s in sections
                          if s.key not in (opinions.WHOLE_DRAFT, opinions.NOT_IN_TEXT)
@@ -245,19 +245,22 @@ def build(draft: Draft) -> ReportData:
                       sections, deputies)
 
 
-def _citation(clause: Clause | None, places: ClausePlaces) -> str:
+def _citation(clause: Clause | None, places: ClausePlaces,
+              plain: DraftVersion | None = None) -> str:
+    """Return a clause's citation, naming its version unless it is `plain` (by default the
+    newest version)."""
     if clause is None:
         return _("the draft as a whole")
     label = services.unit_label(clause)
-    newest = places.newest
-    if newest is not None and clause.version_id != newest.id:
+    plain = plain or places.newest
+    if plain is not None and clause.version_id != plain.id:
         version = db.session.get(DraftVersion, clause.version_id)
         return f"{label}（{version.label}）" if version else label
     return label
 
 
 def _fill(section: Section, members: list[Comment], places: ClausePlaces,
-          sizes: dict[int, int]) -> None:
+          sizes: dict[int, int], first: DraftVersion | None) -> None:
     """Count the section's opinions and group them by final disposition, then by reason."""
     section.received = len(members)
     section.unique = opinions.unique_count((c.id, c.cluster_id) for c in members)
@@ -279,7 +282,7 @@ def _fill(section: Section, members: list[Comment], places: ClausePlaces,
         decision = DecisionGroup(
             outcome, received=len(group),
             unique=opinions.unique_count((c.id, c.cluster_id) for c in group),
-            cited=[_citation(clauses[cid], places) for cid in cited])
+            cited=[_citation(clauses[cid], places, first) for cid in cited])
         lines: Counter[tuple[str, int | None]] = Counter(
             (c.disposition.reason, c.disposition.clause_id) for c in group)
         for (reason, clause_id), count in lines.most_common():
@@ -425,6 +428,7 @@ def charts(data: ReportData) -> list[dict]:
 # --- rendering ------------------------------------------------------------------------------
 
 REPORT_CSS = """
+html { font-family: "Noto Sans CJK SC", "Noto Sans", sans-serif; font-size: 10pt; line-height: 1.5; }
 @page { @top-center { content: string(title); font-size: 8pt; color: #555; } }
 h1 { string-set: title content(); }
 .cover { break-after: page; }
