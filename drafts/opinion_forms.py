@@ -53,6 +53,7 @@ class FilterForm(Form):
     topic = SelectField(_l("Topic"), choices=[], validate_choice=False)
     q = StringField(_l("Words in the text"), validators=[Length(max=200)])
     campaigns = BooleanField(_l("Only opinions in campaigns"))
+    by_topic = BooleanField(_l("Group by topic instead of by article"))
 
     def offer(self, articles, topics: list[str], review: bool) -> None:
         """Fill the choices from the draft's newest articles and topics."""
@@ -75,7 +76,8 @@ class FilterForm(Form):
             clause=self.clause.data or "", source=self.source.data or "",
             stance=self.stance.data or "", outcome=self.outcome.data or "",
             review=self.review.data or "", topic=self.topic.data or "",
-            q=(self.q.data or "").strip(), campaigns=bool(self.campaigns.data))
+            q=(self.q.data or "").strip(), campaigns=bool(self.campaigns.data),
+            by_topic=bool(self.by_topic.data))
 
 
 class DispositionForm(Form):

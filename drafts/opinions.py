@@ -447,6 +447,8 @@ class Filters:
     q: str = ""
     #: only opinions in campaigns
     campaigns: bool = False
+    #: group by the topics staff gave instead of by article
+    by_topic: bool = False
 
 
 @dataclass
@@ -514,7 +516,8 @@ def group_title(places: ClausePlaces, key: str) -> tuple[str, Clause | None]:
 
 
 def _filtered(draft: Draft, filters: Filters):
-    stmt = counted(select(Comment.id, Comment.clause_id, Comment.cluster_id), draft)
+    stmt = counted(select(Comment.id, Comment.clause_id, Comment.cluster_id, Comment.topic),
+                   draft)
     if filters.source:
         stmt = stmt.where(Comment.source == filters.source)
     if filters.stance:
@@ -541,23 +544,29 @@ def _filtered(draft: Draft, filters: Filters):
 
 def workspace(draft: Draft, filters: Filters, *, page: int = 1, per_page: int = 100,
               places: ClausePlaces | None = None) -> Workspace:
-    """Return the opinions the filters keep, grouped by article of the newest text.
+    """Return the opinions the filters keep, grouped by article of the newest text (or by
+    topic).
 
-    A campaign is shown once per article, through its earliest member the filters kept;
+    A campaign is shown once per group, through its earliest member the filters kept;
     pages hold `per_page` such lines.
     """
     places = places or ClausePlaces(draft)
-    order = {str(a.id): i for i, a in enumerate(places.articles(), start=1)}
+    order: dict[str, object] = {str(a.id): i for i, a in enumerate(places.articles(), start=1)}
     order[WHOLE_DRAFT] = 0
     order[NOT_IN_TEXT] = len(order) + 1
-    lines: list[tuple[int, str, int, int | None]] = []  # (group order, key, id, cluster)
+    topic_keys: dict[str, str] = {}
+    lines: list[tuple[object, str, int, int | None]] = []  # (group order, key, id, cluster)
     seen: Counter[tuple[str, int]] = Counter()
     received: Counter[str] = Counter()
     uniques: dict[str, list[tuple[int, int | None]]] = defaultdict(list)
-    for comment_id, clause_id, cluster_id in db.session.execute(_filtered(draft, filters)):
+    for comment_id, clause_id, cluster_id, topic in db.session.execute(
+            _filtered(draft, filters)):
         key = group_key(places, clause_id)
         if filters.clause and key != filters.clause:
             continue
+        if filters.by_topic:
+            key = topic_keys.setdefault(topic, f"topic-{len(topic_keys) + 1}")
+            order[key] = (topic == "", topic)  # opinions without a topic come last
         received[key] += 1
         uniques[key].append((comment_id, cluster_id))
         if cluster_id is not None:
@@ -575,9 +584,13 @@ def workspace(draft: Draft, filters: Filters, *, page: int = 1, per_page: int = 
         .where(Comment.id.in_([line[2] for line in shown])))}
     sizes = cluster_sizes({line[3] for line in shown if line[3] is not None})
     groups: dict[str, Group] = {}
+    topics_of = {key: topic for topic, key in topic_keys.items()}
     for _order, key, comment_id, cluster_id in shown:
         if key not in groups:
-            title, clause = group_title(places, key)
+            if key in topics_of:
+                title, clause = topics_of[key] or _("No topic"), None
+            else:
+                title, clause = group_title(places, key)
             groups[key] = Group(key, title, clause, received[key], unique_count(uniques[key]))
         groups[key].rows.append(Row(
             comments[comment_id], sizes.get(cluster_id, 0) if cluster_id else 0,

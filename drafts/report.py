@@ -428,7 +428,8 @@ def charts(data: ReportData) -> list[dict]:
 # --- rendering ------------------------------------------------------------------------------
 
 REPORT_CSS = """
-html { font-family: "Noto Sans CJK SC", "Noto Sans", sans-serif; font-size: 10pt; line-height: 1.5; }
+html { font-family: "Noto Sans CJK SC", "Noto Sans", sans-serif; font-size: 10pt;
+       line-height: 1.5; }
 @page { @top-center { content: string(title); font-size: 8pt; color: #555; } }
 h1 { string-set: title content(); }
 .cover { break-after: page; }

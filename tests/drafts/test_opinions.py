@@ -268,3 +268,20 @@ def test_only_staff_reach_the_workspace(scene, client):
     client.login(scene.citizen)
     assert client.get(url).status_code == 403
     assert client.get(f"/staff/opinions/{scene.comments['owners'].id}").status_code == 403
+
+
+def test_opinions_can_be_given_a_topic_and_grouped_by_it(scene, client):
+    client.login(scene.staff)
+    ids = [scene.comments["charging"].id, scene.comments["letter"].id]
+    client.post_form(f"/staff/drafts/{scene.draft.slug}/opinions/bulk", {
+        "ids": [str(i) for i in ids], "action": "topic", "topic": "收费标准"})
+    assert {scene.comments[n].topic for n in ("charging", "letter")} == {"收费标准"}
+    page = client.get(f"/staff/drafts/{scene.draft.slug}/opinions?by_topic=y&lang=en"
+                      ).get_data(as_text=True)
+    first, rest = page.split('id="g-topic-1"', 1)[1].split("</section>", 1)
+    assert "收费标准" in first and all(f'value="{i}"' in first for i in ids)
+    assert "No topic" in rest and f'value="{scene.comments["owners"].id}"' in rest
+    filtered = client.get(f"/staff/drafts/{scene.draft.slug}/opinions?topic=收费标准"
+                          ).get_data(as_text=True)
+    assert f'value="{scene.comments["owners"].id}"' not in filtered
+    assert ("opinion.topic", {"after": "收费标准"}) in audit_actions(scene.comments["letter"])
