@@ -148,10 +148,11 @@ def gunicorn(target: str, worker: str, env: dict[str, str], processes: int = 1):
     """Serve `target` with gunicorn workers of the given class; yield its base URL and pid."""
     port = common.free_port()
     # keep-alive as behind a proxy: gunicorn's 2 s default made it close connections that
-    # client threads starved of CPU on a busy machine were about to reuse
+    # client threads starved of CPU on a busy machine were about to reuse; no control socket,
+    # whose default path every gunicorn on the machine shares
     command = [sys.executable, "-m", "gunicorn", "-w", str(processes), *WORKER_OPTIONS[worker],
-               "--keep-alive", "30", "-b", f"127.0.0.1:{port}", "--log-level", "warning",
-               target]
+               "--keep-alive", "30", "--no-control-socket", "-b", f"127.0.0.1:{port}",
+               "--log-level", "warning", target]
     server_env = {**os.environ, **env, "MINYI_RATELIMIT": "0", "MINYI_INDEXER_THREAD": "0",
                   "SECRET_KEY": "minyi-benchmark"}
     server_env.pop("DATABASE_URL", None)
