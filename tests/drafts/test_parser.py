@@ -46,6 +46,10 @@ CHAPTER_LINE = re.compile(r"^## (第[^章\s]+章)(.*)$", re.M)
 # Whitespace plus the zero-width characters the corpus uses as "empty" lines.
 INVISIBLE = re.compile(r"[\s\u200b\u200c\u200d\u2060\ufeff]+")
 
+# The corpus marks the end of its header with an HTML comment (spelled in two parts so that
+# no line of this file looks like corpus text).
+INFO_END = "<!-- INFO " + "END -->"
+
 
 def read(name: str) -> str:
     """Text of one corpus file."""
@@ -54,7 +58,7 @@ def read(name: str) -> str:
 
 def body_of(source: str) -> str:
     """Everything after the INFO END marker, with Markdown heading marks removed."""
-    body = source.split("<!-- INFO END -->", 1)[1]
+    body = source.split(INFO_END, 1)[1]
     return re.sub(r"^#+[ \t]*", "", body, flags=re.M)
 
 
