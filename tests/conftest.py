@@ -14,15 +14,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, make_url, text
+from support import CORPUS, DEMO_TEXT, PASSWORD, REPO  # noqa: F401  (re-exported for fixtures)
 
 from app import create_app
 from app.extensions import db
 from app.models import User, utcnow
-
-REPO = Path(__file__).resolve().parent.parent
-CORPUS = REPO.parent / "shared" / "corpus" / "laws"
-DEMO_TEXT = REPO / "app" / "demo" / "draft.txt"
-PASSWORD = "correct-horse-battery"
 
 
 def _worker_database(url: str | None) -> str | None:

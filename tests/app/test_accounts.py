@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import PASSWORD
 from flask_babel import force_locale, gettext
 from markupsafe import escape
 from sqlalchemy import func, select
+from support import PASSWORD
 
 from app.accounts.services import find_user_by_email
 from app.extensions import db

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import DEMO_TEXT
 from openapi_spec_validator import validate
+from support import DEMO_TEXT
 
 from app.extensions import db
 from app.masking import mask_personal_data

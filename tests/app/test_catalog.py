@@ -8,7 +8,7 @@ from pathlib import Path
 from babel.messages.catalog import Message
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
-from conftest import REPO
+from support import REPO
 
 CATALOG = REPO / "app" / "translations" / "zh" / "LC_MESSAGES"
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sdif]|%[sdif]")

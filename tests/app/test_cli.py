@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import CORPUS
 from flask_babel import force_locale, gettext
 from sqlalchemy import func, select
+from support import CORPUS
 
 from app.accounts.services import find_user_by_email
 from app.cli import cli

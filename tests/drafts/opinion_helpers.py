@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from conftest import REPO
+from support import REPO
 
 from app.extensions import db
 from app.models import User

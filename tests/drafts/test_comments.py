@@ -11,11 +11,11 @@ from html import unescape
 
 import pytest
 import requests
-from conftest import PASSWORD
 from flask_babel import force_locale, gettext
 from markupsafe import escape
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from support import PASSWORD
 from werkzeug.serving import make_server
 
 from app.extensions import db

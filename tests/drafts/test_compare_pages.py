@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import CORPUS, REPO
 from sqlalchemy import select
+from support import CORPUS, REPO
 
 from app import create_app
 from app.cli import cli

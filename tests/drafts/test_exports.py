@@ -5,10 +5,10 @@ from __future__ import annotations
 from io import BytesIO
 
 import pytest
-from conftest import REPO
 from docx import Document
 from docx.enum.text import WD_UNDERLINE
 from pypdf import PdfReader
+from support import REPO
 
 from app.extensions import db
 from drafts import exports, versions

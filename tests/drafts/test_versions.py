@@ -7,10 +7,10 @@ import random
 import re
 
 import pytest
-from conftest import CORPUS, REPO
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
+from support import CORPUS, REPO
 
 from app.extensions import db
 from app.models import AuditLog
