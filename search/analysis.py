@@ -40,6 +40,7 @@ __all__ = [
     "BUILTIN_TERMS",
     "ENGLISH_STOP_WORDS",
     "SURFACE_MARK",
+    "CjkBigramFilter",
     "CjkLatinTokenizer",
     "LatinStemFilter",
     "SurfaceFormFilter",
@@ -193,6 +194,37 @@ def _norm_cluster(cluster: str) -> str:
     return cached
 
 
+_SINGLE_FORMS: dict[str, str | None] = {}
+
+
+def _joins_neighbours(ch: str) -> bool:
+    """May this character form one cluster with the one before or after it?"""
+    return (
+        ch in "\r\u200d"
+        or unicodedata.category(ch)[0] == "M"  # combining marks, variation selectors
+        or "\u1160" <= ch <= "\u11ff"  # Hangul jamo V/T
+        or "\ud7b0" <= ch <= "\udfff"  # jamo extended-B, surrogates
+        or "\U0001f3fb" <= ch <= "\U0001f3ff"  # skin-tone modifiers
+        or "\U000e0020" <= ch <= "\U000e007f"  # tags
+        or _is_regional_indicator(ch)
+    )
+
+
+def _single_form(ch: str) -> str | None:
+    """The normal form of a character that is always a cluster of its own and normalises
+    to one character; None otherwise."""
+    try:
+        return _SINGLE_FORMS[ch]
+    except KeyError:
+        pass
+    form: str | None = _norm_cluster(ch)
+    if len(form) != 1 or _joins_neighbours(ch):
+        form = None
+    if len(_SINGLE_FORMS) < 100_000:
+        _SINGLE_FORMS[ch] = form
+    return form
+
+
 def normalize_with_offsets(text: str) -> tuple[str, list[int] | None, list[int] | None]:
     """NFKC + casefold ``text``.
 
@@ -203,12 +235,18 @@ def normalize_with_offsets(text: str) -> tuple[str, list[int] | None, list[int] 
     """
     if text.isascii():
         return text.lower(), None, None
-    if unicodedata.is_normalized("NFKC", text):
-        # The common case (plain Chinese text): NFKC changes nothing, and case folding maps
-        # each character to one character, so the offsets are the identity.
-        folded = text.casefold()
-        if len(folded) == len(text):
-            return folded, None, None
+    # The common case (Chinese text with full-width punctuation and letters): every character
+    # is a cluster of its own and normalises to exactly one character, so the offsets are
+    # the identity and one C-level translate does the work of the loop below.
+    table = {}
+    for ch in set(text):
+        form = _single_form(ch)
+        if form is None:
+            break
+        if form != ch:
+            table[ord(ch)] = form
+    else:
+        return text.translate(table), None, None
     out: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -484,6 +522,39 @@ class SurfaceFormFilter(Filter):
                 yield t
 
 
+class CjkBigramFilter(Filter):
+    """At index time, add the bigram of every two adjacent CJK characters at the position
+    of the first, beside the characters themselves.
+
+    A CJK query of two characters is then one term, and a longer one a phrase of its
+    overlapping bigrams: both still an exact substring match (a bigram only exists where
+    the two characters are adjacent), but without checking the positions of every document
+    that merely contains each character somewhere.
+    """
+
+    def __call__(self, tokens):
+        prev_text = None
+        prev_pos = prev_start = 0
+        for t in tokens:
+            if t.mode != "index" or getattr(t, "kind", "") != "cjk" or t.stopped:
+                prev_text = None
+                yield t
+                continue
+            text, pos = t.text, t.pos
+            start = t.startchar if t.chars else 0
+            if prev_text is not None and pos == prev_pos + 1:
+                # the bigram first, so that positions never go backwards
+                t.text, t.pos = prev_text + text, prev_pos
+                if t.chars:
+                    t.startchar = prev_start
+                yield t
+                t.text, t.pos = text, pos
+                if t.chars:
+                    t.startchar = start
+            prev_text, prev_pos, prev_start = text, pos, start
+            yield t
+
+
 def make_analyzer(unit: str = "char"):
     """Analyzer for the matching stream (``"char"``, default) or the
     ranking stream (``"word"``)."""
@@ -493,7 +564,7 @@ def make_analyzer(unit: str = "char"):
         | LatinStemFilter()
     )
     if unit == "char":
-        chain = chain | SurfaceFormFilter()
+        chain = chain | SurfaceFormFilter() | CjkBigramFilter()
     return chain
 
 

@@ -6,8 +6,9 @@ replaced later.  Built on Whoosh with the analyzers of
 :mod:`search.analysis`.
 
 Matching happens on the character stream of ``body``: every query word or
-phrase becomes a phrase query over characters, i.e. an exact substring match
-on the normalised text.  The jieba word stream (``words``) only adds score to
+phrase becomes a phrase query over characters (over the bigrams indexed beside
+them when it is all CJK), i.e. an exact substring match on the normalised
+text.  The jieba word stream (``words``) only adds score to
 documents that also share whole words with the query.  ``title`` (the draft's
 or hearing's title) is stored for display and highlighted, but not matched:
 every comment of a draft carries the same title, so matching it would make a
@@ -296,6 +297,9 @@ def _leaf_query(leaf: Leaf):
     toks = query_tokens(leaf.text)
     if not toks:
         return None
+    if len(toks) > 1 and all(len(t) == 1 and CJK_RE.match(t) for t in toks):
+        # CJK only: the overlapping bigrams the index holds beside the characters
+        toks = [a + b for a, b in zip(toks, toks[1:], strict=False)]
     if len(toks) == 1:
         return Q.Term("body", toks[0])
     return Q.Phrase("body", toks)
@@ -582,7 +586,10 @@ class SearchIndex:
             os.makedirs(path, exist_ok=True)
             if whoosh_index.exists_in(path):
                 ix = whoosh_index.open_dir(path)
-                if set(ix.schema.names()) != set(SCHEMA.names()):
+                if set(ix.schema.names()) != set(SCHEMA.names()) or any(
+                    ix.schema[name].analyzer != SCHEMA[name].analyzer
+                    for name in ("body", "words")
+                ):
                     ix.close()
                     raise ValueError(
                         f"index at {path} has an outdated schema; delete it and re-index"

@@ -13,6 +13,7 @@ from whoosh.lang.porter import stem as porter_stem
 import search.analysis as sa
 from search.analysis import (
     BOUNDARY,
+    CJK_RE,
     SURFACE_MARK,
     get_segmenter,
     is_cluster_boundary,
@@ -51,6 +52,17 @@ def test_positions_are_consecutive(unit, mode):
 def test_char_stream_is_one_token_per_cjk_character():
     toks = [t for t, *_ in tokens("规范立法活动", mode="query")]
     assert toks == ["规", "范", "立", "法", "活", "动"]
+
+
+def test_the_index_holds_bigrams_of_adjacent_cjk_characters_beside_them():
+    text = "立法，听证会ABC审议"
+    toks = tokens(text)
+    bigrams = [(t, p, text[s:e]) for t, p, s, e in toks if len(t) == 2 and CJK_RE.match(t)]
+    # never across punctuation (立法|听) or Latin (会|审): only where the two touch
+    assert bigrams == [("立法", 0, "立法"), ("听证", 3, "听证"), ("证会", 4, "证会"),
+                       ("审议", 7, "审议")]
+    assert [t for t, p, *_ in toks if p == 3] == ["听", "听证"]
+    assert all(len(t) == 1 for t, *_ in tokens(text, mode="query") if CJK_RE.match(t))
 
 
 def test_offsets_point_into_the_original_text():

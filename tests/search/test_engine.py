@@ -10,8 +10,9 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+from whoosh.fields import TEXT
 
-from search.analysis import normalize, segment
+from search.analysis import make_analyzer, normalize, segment
 from search.engine import SearchIndex, make_snippet, parse_query
 
 LAWS_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "laws"
@@ -489,6 +490,20 @@ def test_types_without_the_word_stream_still_match_and_rank(tmp_path):
         hits = index.search("听证会", include_staff=True).hits
         assert {h["doc_id"] for h in hits} == {"clause:1", "comment:2", "comment:6"}
         assert all(h["score"] > 0 for h in hits)
+
+
+def test_an_index_built_with_other_analysis_is_refused(tmp_path):
+    from whoosh import index as whoosh_index
+    from whoosh.fields import Schema
+
+    from search.engine import SCHEMA
+
+    older = Schema(**{name: SCHEMA[name] for name in SCHEMA.names()})
+    older.remove("body")
+    older.add("body", TEXT(analyzer=make_analyzer("word"), stored=True))
+    whoosh_index.create_in(tmp_path, older).close()
+    with pytest.raises(ValueError, match="outdated schema"):
+        SearchIndex.open(tmp_path)
 
 
 @pytest.mark.parametrize(

@@ -116,7 +116,10 @@ def test_facets_filter_and_search_within_a_draft(client, make_draft, make_commen
     within = client.get(f"/search?q=充电设施&draft={second.id}&type=comment")
     html = within.get_data(as_text=True)
     assert results_count(html) == 1 and "收费" in html and "免费" not in html
-    assert "Remove filter" in html or "移除" in html
+    filters = re.search(r'<section aria-labelledby="active-filters".*?</section>', html,
+                        re.S).group(0)
+    assert "另一部条例（征求意见稿）" in filters  # the filter in use, and a link without it:
+    assert 'href="/search?q=%E5%85%85%E7%94%B5%E8%AE%BE%E6%96%BD&amp;type=comment"' in filters
     html = client.get("/search?q=充电设施&stance=support").get_data(as_text=True)
     assert results_count(html) == 1 and "免费" in html
     html = client.get("/search?q=充电设施&region=西湖区").get_data(as_text=True)
