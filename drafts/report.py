@@ -53,7 +53,7 @@ from drafts.opinions import OUTCOME_LABELS, SOURCE_LABELS, ClausePlaces
 #: representative quotes per disposition group: more where the opinion changed the text
 QUOTES_PER_GROUP = {"adopted": 2, "partly_adopted": 2, "not_adopted": 1, "already_provided": 0,
                     "out_of_scope": 0}
-QUOTE_LENGTH = 120
+QUOTE_LENGTH = 100
 #: articles in the chart of opinions by article
 CHART_ARTICLES = 15
 #: hearing notes quoted per article
