@@ -24,8 +24,8 @@ call ``main(argv)``. Figures printed:
   (``to_tsvector('simple', …)`` over the same jieba-cut text, ``plainto_tsquery``,
   ``ts_rank``) in a scratch database on 127.0.0.1:5432.
 
-Options: ``--procs N`` (reindex processes, default 2), ``--no-comment-words`` (comments
-ranked by characters alone: no jieba word stream for them), ``--comments N``.
+Options: ``--procs N`` (reindex processes, default 2), ``--comment-words`` (comments get the
+jieba word stream too, which the application leaves out by default), ``--comments N``.
 With ``--json`` the last line printed is one JSON object holding every figure.
 """
 
@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import random
 import re
 import resource
@@ -51,7 +52,8 @@ from benchmarks import common
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "laws"
 RELEVANCE = Path(__file__).with_name("search_relevance.json")
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
-PG_DATABASE = "minyi_bench_search"
+#: a scratch database of this run (several runs may overlap)
+PG_DATABASE = f"minyi_bench_search_{os.getpid()}"
 
 SIZES = {"smoke": 2_000, "quick": 20_000, "full": 1_000_000}
 QUERIES = {"smoke": 10, "quick": 40, "full": 100}
@@ -185,8 +187,8 @@ def search_app(data_dir: Path, database_path: Path, comment_words: bool):
         "DATA_DIR": str(data_dir), "SECRET_KEY": "minyi-benchmark",
         "SEARCH_INDEXER_THREAD": False, "RATELIMIT_ENABLED": False,
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database_path}"}
-    if not comment_words:
-        config["SEARCH_RANK_TYPES"] = ("clause", "note")
+    if comment_words:
+        config["SEARCH_RANK_TYPES"] = ("clause", "comment", "note")
     return create_app(config)
 
 
@@ -446,7 +448,10 @@ def lag(app, data_dir: Path, database_path: Path, seconds: int,
     with app.app_context():
         found = index_copy(app).index().search("滞后测试意见", facets=False).total
     figures = common.percentiles(lags)
+    caught_up = applied[-1][0] - committed[0][1] if applied else 0
     return {"comments": len(committed), "achieved_per_s": round(len(committed) / elapsed, 1),
+            # how fast the indexer took them in: from the first commit until it caught up
+            "indexer_per_s": round(len(committed) / caught_up, 1) if caught_up > 0 else None,
             "searchable": found, "lost": len(committed) - len(lags),
             **{key.replace("_ms", "_s"): round(value / 1000, 3) for key, value in figures.items()
                if key != "n"},
@@ -633,14 +638,13 @@ def main(argv: list[str]) -> int:
 
     def extra(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--procs", type=int, default=2, help="reindex processes (2)")
-        parser.add_argument("--no-comment-words", action="store_true",
-                            help="no jieba word stream for comments (ranked by characters)")
+        parser.add_argument("--comment-words", action="store_true",
+                            help="index the jieba word stream of comments too")
         parser.add_argument("--comments", type=int, default=None,
                             help="number of comments (instead of the size's)")
 
     args = common.parse_args("search", __doc__.splitlines()[0], argv, extra)
-    figures = run(args.size, args.comments or SIZES[args.size], args.procs,
-                  not args.no_comment_words)
+    figures = run(args.size, args.comments or SIZES[args.size], args.procs, args.comment_words)
     print_figures(figures)
     common.emit(figures, args.json)
     return 0

@@ -21,7 +21,7 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -176,7 +176,8 @@ def _age_key(path: Path) -> int:
 class IndexCopy:
     """One node's copy of the index: its generations, the one in use, and the write lock."""
 
-    def __init__(self, root: str | os.PathLike[str], *, rank_types=TYPES) -> None:
+    def __init__(self, root: str | os.PathLike[str], *,
+                 rank_types: Iterable[str] = TYPES) -> None:
         self.root = Path(root)
         self.rank_types = tuple(rank_types)
         self._open: dict[Path, SearchIndex] = {}
@@ -364,22 +365,32 @@ def drain(app: Flask) -> int:
     return indexer(app).drain()
 
 
-_threads: dict[tuple[int, Path], threading.Thread] = {}
+class IndexerThread(threading.Thread):
+    """The indexer following the log inside this process; set `stop` to end it between
+    batches."""
+
+    def __init__(self, follower: Indexer, poll_seconds: float) -> None:
+        super().__init__(name="search-indexer", daemon=True)
+        self.follower = follower
+        self.poll_seconds = poll_seconds
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        self.follower.follow(self.stop, self.poll_seconds)
+
+
+_threads: dict[tuple[int, Path], IndexerThread] = {}
 _threads_guard = threading.Lock()
 
 
-def start_thread(app: Flask) -> threading.Thread:
+def start_thread(app: Flask) -> IndexerThread:
     """Start the daemon thread that follows the log in this process, once per process and
     index copy (a forked worker starts its own; a second call returns the running one)."""
     key = (os.getpid(), index_copy(app).root)
     with _threads_guard:
         thread = _threads.get(key)
         if thread is None or not thread.is_alive():
-            stop = threading.Event()
-            thread = threading.Thread(
-                target=indexer(app).follow, args=(stop, app.config["SEARCH_POLL_SECONDS"]),
-                name="search-indexer", daemon=True)
-            thread.stop = stop  # type: ignore[attr-defined]
+            thread = IndexerThread(indexer(app), app.config["SEARCH_POLL_SECONDS"])
             thread.start()
             _threads[key] = thread
         return thread

@@ -24,7 +24,7 @@ def hit_ids(html: str) -> list[str]:
 
 
 def results_count(html: str) -> int:
-    return int(re.search(r'id="results-heading" role="status">(\d+)', html).group(1))
+    return int(re.search(r'id="results-heading">(\d+)', html).group(1))
 
 
 def test_the_header_has_a_labelled_get_search_box(client):
