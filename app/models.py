@@ -62,6 +62,9 @@ class User(UserMixin, db.Model):
     #: deactivated accounts cannot log in
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: when the user deleted the account: the row stays, emptied, so that what the person
+    #: contributed keeps its place (app/privacy.py)
+    deleted_at: Mapped[datetime | None]
 
     deputy_group: Mapped[DeputyGroup | None] = relationship(back_populates="members")
 
@@ -88,6 +91,10 @@ class User(UserMixin, db.Model):
     @property
     def is_deputy(self) -> bool:
         return self.role == "deputy"
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
 
 
 class AuditLog(db.Model):

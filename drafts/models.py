@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.abuse import request_origin
 from app.extensions import db
 from app.models import User, utcnow
 
@@ -64,6 +66,10 @@ class Draft(db.Model):
     review_required: Mapped[bool] = mapped_column(default=False)
     #: when staff declared the adopted-opinions report final; None while it is being compiled
     report_finalised_at: Mapped[datetime | None]
+    #: when the draft was adopted; personal data is erased a retention period after it
+    adopted_at: Mapped[datetime | None]
+    #: whether commenters must answer a simple question first (staff switch it on in a flood)
+    challenge_required: Mapped[bool] = mapped_column(default=False)
 
     versions: Mapped[list[DraftVersion]] = relationship(
         back_populates="draft",
@@ -213,6 +219,9 @@ class Comment(db.Model):
     submission_key: Mapped[str] = mapped_column(String(64), unique=True)
     support_count: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: a keyed hash of the sender's network address, to find floods from one address; never
+    #: shown, and erased with the contact data (app/abuse.py)
+    origin: Mapped[str] = mapped_column(String(16), default=request_origin)
 
     draft: Mapped[Draft] = relationship()
     clause: Mapped[Clause | None] = relationship()
@@ -223,7 +232,7 @@ class Comment(db.Model):
     @property
     def display_name(self) -> str:
         if self.author is not None:
-            return self.author.name
+            return self.author.name if not self.author.is_deleted else _("Former participant")
         return self.guest_name
 
 

@@ -242,6 +242,8 @@ def change_status(draft: Draft, status: str, *, user: User, reason: str = "") ->
         if draft.opens_at is None:
             draft.opens_at = draft.published_at
         signals.draft_published.send(draft)
+    if status == "adopted":
+        draft.adopted_at = utcnow()
     audit.record(user, "draft.status", draft, before=before, after=status, reason=reason or None)
 
 
