@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from wtforms import HiddenField, StringField
-from wtforms.validators import Length, Optional, ValidationError
+from wtforms.validators import Length, ValidationError
 
 #: seconds a question stays valid: long enough to write a considered comment
 CHALLENGE_MAX_AGE = 3 * 3600
@@ -140,7 +140,7 @@ class Challenge:
 
     challenge_token = HiddenField()
     challenge_answer = StringField(
-        _l("Your answer"), validators=[Optional(), Length(max=20)],
+        _l("Your answer"), validators=[Length(max=20)],
         description=_l("A short question that keeps automated mass submissions out. Answer "
                        "with a number, in digits or in words."))
 

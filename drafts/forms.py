@@ -17,6 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
+from app.abuse import Challenge, Honeypot
 from app.forms import Form, choices
 
 STANCE_LABELS = {
@@ -106,7 +107,7 @@ class DraftEditForm(DraftForm):
     """The same fields; the text is only replaced when given."""
 
 
-class CommentForm(Form):
+class CommentForm(Honeypot, Challenge, Form):
     stance = RadioField(
         _l("Your position"),
         choices=choices(STANCE_LABELS.items()),

@@ -129,7 +129,10 @@ def comment(slug: str):
         if user is not None:
             form.region.data = user.region
             form.sector.data = user.sector
+    form.ask(draft.challenge_required, form.submission_key.data)
     if form.validate_on_submit():
+        if form.caught:  # a bot filled the hidden field: answer as usual, keep nothing
+            return redirect(url_for("drafts.show", slug=slug))
         data = services.CommentInput(
             stance=form.stance.data,
             body=form.body.data,

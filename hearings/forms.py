@@ -32,6 +32,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from app.abuse import Honeypot
 from app.forms import choices
 from hearings.models import Hearing
 
@@ -187,7 +188,7 @@ def registration_form(hearing: Hearing, sectors: list[str], regions: list[str],
                       **kwargs) -> FlaskForm:
     """Build the registration form with a position field pair for each question."""
 
-    class RegistrationForm(FlaskForm):
+    class RegistrationForm(Honeypot, FlaskForm):
         kind = RadioField(_l("Registering as"), choices=choices(KIND_LABELS.items()),
                           default="person")
         name = StringField(_l("Name (of the person or the organisation)"),

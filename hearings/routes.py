@@ -168,6 +168,8 @@ def register(slug: str):
     if request.method == "GET":
         _fill_registration_form(form, registration, hearing)
     if refusal is None and form.validate_on_submit():
+        if form.caught:  # a bot filled the hidden field: answer as usual, keep nothing
+            return redirect(url_for("hearings.notice", slug=hearing.slug))
         data = _registration_input(form, hearing)
         try:
             if registration is None:
