@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from app.config import Config, resolve_paths
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
+from app.message_queue import message_queue
 
 ROOT = Path(__file__).resolve().parent.parent
 #: packages that register their blueprints, helpers and listeners through `init_app(app)`
@@ -55,7 +56,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     socketio.init_app(
         app,
-        message_queue=app.config.get("REDIS_URL"),
+        client_manager=message_queue(app),
         async_mode=app.config.get("SOCKETIO_ASYNC_MODE"),
     )
 

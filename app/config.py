@@ -20,6 +20,8 @@ class Config:
     SECRET_KEY: str | None = os.environ.get("SECRET_KEY")
     SQLALCHEMY_DATABASE_URI: str | None = os.environ.get("DATABASE_URL")
     REDIS_URL: str | None = os.environ.get("REDIS_URL") or None
+    #: the Redis pub/sub channel of the Socket.IO message queue: one per site sharing a Redis
+    SOCKETIO_CHANNEL: str = os.environ.get("MINYI_SOCKETIO_CHANNEL", "flask-socketio")
 
     MAIL_SERVER: str | None = os.environ.get("MAIL_SERVER")
     MAIL_PORT: int = int(os.environ.get("MAIL_PORT", "25"))

@@ -12,3 +12,6 @@ comment_moderated = _signals.signal("comment-moderated")
 draft_published = _signals.signal("draft-published")
 #: sent with the version after a version's clauses are stored
 version_created = _signals.signal("version-created")
+#: sent with the app and `since` (naive UTC) when this process is subscribed to the Socket.IO
+#: message queue again: what was broadcast since then may not have reached its clients
+message_queue_restored = _signals.signal("message-queue-restored")

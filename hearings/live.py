@@ -154,6 +154,16 @@ def events_after(hearing: Hearing, user: User | None, after_seq: int,
     return list(db.session.scalars(query.order_by(HearingEvent.seq).limit(limit)))
 
 
+def events_since(hearing_id: int, moment: datetime, limit: int = CATCH_UP_PAGE
+                 ) -> list[HearingEvent]:
+    """Return the hearing's latest events (at most `limit`) stored from `moment` on, oldest
+    first, for every audience."""
+    query = (select(HearingEvent)
+             .where(HearingEvent.hearing_id == hearing_id, HearingEvent.created_at >= moment)
+             .order_by(HearingEvent.seq.desc()).limit(limit))
+    return list(reversed(db.session.scalars(query).all()))
+
+
 def iso(moment: datetime | None) -> str | None:
     """Format a naive-UTC timestamp as ISO 8601 with the Z suffix browsers understand."""
     return moment.isoformat(timespec="milliseconds") + "Z" if moment else None

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from flask import request
+from flask import Flask, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, Namespace, emit, join_room
@@ -20,10 +21,14 @@ from wtforms import ValidationError
 
 from app.extensions import db, socketio
 from app.models import User
+from app.signals import message_queue_restored
 from hearings import live
 from hearings.models import Hearing, HearingEvent
 
 NAMESPACE = "/hearings"
+#: events stored this long before the message queue was lost are delivered again after it is
+#: back: they may have been committed before the loss and published after it
+REDELIVERY_MARGIN = timedelta(seconds=10)
 
 
 def hearing_room(hearing_id: int) -> str:
@@ -49,10 +54,26 @@ def rooms_for(event: HearingEvent) -> list[str]:
     return [own]
 
 
-def broadcast(*events: HearingEvent) -> None:
-    """Send committed events to everyone who may see them."""
+def broadcast(*events: HearingEvent, local: bool = False) -> None:
+    """Send committed events to everyone who may see them; `local`: only to this process's
+    clients, not through the message queue."""
     for event in events:
-        socketio.emit(event.type, live.envelope(event), to=rooms_for(event), namespace=NAMESPACE)
+        socketio.emit(event.type, live.envelope(event), to=rooms_for(event), namespace=NAMESPACE,
+                      ignore_queue=local)
+
+
+@message_queue_restored.connect
+def deliver_again(app: Flask, since: datetime) -> None:
+    """Send this process's observers, again, their hearings' events since the message queue
+    was lost: what other processes published meanwhile did not reach them. Clients ignore
+    the events they already have."""
+    namespace = socketio.server.namespace_handlers.get(NAMESPACE) if socketio.server else None
+    if not isinstance(namespace, HearingNamespace):
+        return
+    hearing_ids = {connection.hearing_id for connection in list(namespace.connections.values())}
+    with app.app_context():
+        for hearing_id in sorted(hearing_ids):
+            broadcast(*live.events_since(hearing_id, since - REDELIVERY_MARGIN), local=True)
 
 
 def _user() -> User | None:
