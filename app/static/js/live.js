@@ -4,7 +4,9 @@
 // (data-last-seq) and asks the server for everything after the last number it has applied
 // whenever it connects or reconnects, so nothing is missed; events it already has are
 // ignored, so nothing is shown twice. Events meant for others leave gaps in the numbers: a
-// gap that does not fill within half a second is settled by asking the server again.
+// gap that does not fill within half a second is settled by asking the server again. An
+// answer that does not come (the connection dropped, the server restarted) is given up after
+// a while, so the next connection asks again.
 // Without JavaScript (or without a connection) the forms post to the server as usual.
 (function () {
   "use strict";
@@ -24,10 +26,13 @@
   const statusLine = document.getElementById("live-status");
   const announcer = document.getElementById("note-announcer");
 
+  const CATCH_UP_TIMEOUT_MS = 15000;
   let lastSeq = Number(root.dataset.lastSeq) || 0;
   const waiting = new Map();
   let gapTimer = null;
   let catchingUp = false;
+  // Counts connections, so that an answer meant for an earlier one is not applied.
+  let connection = 0;
   let timer = null;
   let clockOffset = 0;
 
@@ -43,10 +48,14 @@
   }
 
   socket.on("connect", function () {
+    connection += 1;
+    catchingUp = false;
     setStatus("live", strings.live);
     catchUp();
   });
   socket.on("disconnect", function () {
+    connection += 1;
+    catchingUp = false;
     setStatus("offline", strings.offline);
   });
   socket.on("connect_error", function (error) {
@@ -68,26 +77,40 @@
       return;
     }
     catchingUp = true;
-    socket.emit("catch_up", { after_seq: lastSeq }, function (answer) {
-      catchingUp = false;
-      if (!answer || !answer.ok) {
-        return;
-      }
-      answer.events.forEach(function (envelope) {
-        if (envelope.seq > lastSeq) {
-          lastSeq = envelope.seq;
-          apply(envelope, false);
+    const asked = connection;
+    socket.timeout(CATCH_UP_TIMEOUT_MS).emit("catch_up", { after_seq: lastSeq },
+      function (error, answer) {
+        if (asked === connection) {
+          caughtUp(error, answer);
         }
       });
-      if (answer.more) {
+  }
+
+  function caughtUp(error, answer) {
+    catchingUp = false;
+    if (error) {
+      if (socket.connected) {
         catchUp();
-        return;
       }
-      // Every event up to last_seq that this user may see was in the answer: the numbers
-      // still missing belong to others.
-      lastSeq = Math.max(lastSeq, answer.last_seq);
-      drain();
+      return;
+    }
+    if (!answer || !answer.ok) {
+      return;
+    }
+    answer.events.forEach(function (envelope) {
+      if (envelope.seq > lastSeq) {
+        lastSeq = envelope.seq;
+        apply(envelope, false);
+      }
     });
+    if (answer.more) {
+      catchUp();
+      return;
+    }
+    // Every event up to last_seq that this user may see was in the answer: the numbers
+    // still missing belong to others.
+    lastSeq = Math.max(lastSeq, answer.last_seq);
+    drain();
   }
 
   function receive(envelope) {
