@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
+from app.charts import Chart
 from drafts import services
 from drafts.forms import COMMENT_STATUS_LABELS, KIND_LABELS, STANCE_LABELS, STATUS_LABELS
 from drafts.parser import ParseWarning
@@ -22,6 +23,8 @@ STATUS_ACTION_LABELS = {
     "adopted": _l("Mark as adopted"),
 }
 HEAT_LEVELS = 5
+#: bars in the chart of the most-commented articles
+CHART_ARTICLES = 20
 #: rendered draft texts each application keeps (about 250 KB each for 120 articles)
 TEXT_CACHE_SIZE = 32
 
@@ -55,6 +58,43 @@ def structure_counts(tree: list[services.ClauseNode]) -> dict[str, int]:
         counts[node.clause.kind] += 1
         stack.extend(node.children)
     return {kind: counts[kind] for kind in KIND_LABELS if counts[kind]}
+
+
+def _walk(tree: list[services.ClauseNode], kind: str) -> list[services.ClauseNode]:
+    """Return the nodes of one kind in reading order."""
+    found = []
+    stack = list(reversed(tree))
+    while stack:
+        node = stack.pop()
+        if node.clause.kind == kind:
+            found.append(node)
+        else:
+            stack.extend(reversed(node.children))
+    return found
+
+
+def concentration(tree: list[services.ClauseNode]) -> list[Chart]:
+    """Chart where the published comments on a text concentrate: per chapter in reading order,
+    and the most-commented articles; comments on the earlier wording of a clause are a
+    second bar when there are any."""
+    chapters = _walk(tree, "chapter")
+    articles = [node for node in _walk(tree, "article")
+                if node.total_comments or node.earlier_comments]
+    articles.sort(key=lambda node: -(node.total_comments + node.earlier_comments))
+    earlier = any(node.earlier_comments for node in [*chapters, *articles])
+    series = (_("On this text"), _("On the earlier wording")) if earlier else None
+
+    def row(node: services.ClauseNode) -> tuple[str, int, int | None]:
+        label = node.clause.label
+        if node.clause.kind == "chapter" and node.clause.heading:
+            label = f"{label} {node.clause.heading}"
+        return label, node.total_comments, node.earlier_comments if earlier else None
+
+    return [
+        Chart(_("Comments by chapter"), [row(node) for node in chapters], series),
+        Chart(_("The most-commented articles"),
+              [row(node) for node in articles[:CHART_ARTICLES]], series),
+    ]
 
 
 class FragmentCache:

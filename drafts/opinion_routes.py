@@ -29,8 +29,8 @@ from sqlalchemy.orm import joinedload
 
 from app.extensions import db, limiter
 from app.permissions import role_required, staff_required
-from drafts import campaigns, feedback, opinions, report, services
-from drafts.display import FragmentCache
+from drafts import campaigns, feedback, opinions, report, services, versions
+from drafts.display import FragmentCache, concentration
 from drafts.models import Clause, Comment, Draft, OpinionCluster
 from drafts.opinion_forms import (
     BulkForm,
@@ -96,6 +96,16 @@ def feedback_on_adoption(slug: str):
     return render_template("opinions/feedback.html", draft=draft, body=body,
                            report_available=draft.report_finalised_at is not None
                            and found["current"])
+
+
+@opinions_blueprint.route("/<slug>/statistics", endpoint="statistics")
+def comment_statistics(slug: str):
+    draft = _public_draft(slug)
+    version = draft.current_version
+    tree = services.clause_tree(version) if version else []
+    versions.add_earlier_counts(tree, version)
+    return render_template("opinions/statistics.html", draft=draft, version=version,
+                           charts=concentration(tree))
 
 
 @opinions_blueprint.route("/<slug>/feedback/opinions.<fmt>")
@@ -492,7 +502,9 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _opinion_helpers() -> dict:
-        # for the "My comments" page, which the drafts blueprint renders
+        # for the "My comments" page, which the drafts blueprint renders, and the charts of
+        # the workspace and of the cached feedback page
         return {"opinion_outcome_labels": opinions.OUTCOME_LABELS,
                 "opinion_source_labels": opinions.SOURCE_LABELS,
+                "opinion_charts": report.opinion_charts,
                 "feedback_setting_form": FeedbackSettingForm}

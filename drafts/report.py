@@ -29,11 +29,11 @@ from pathlib import Path
 from flask import Flask, current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from markupsafe import Markup, escape
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from app import audit
+from app.charts import Chart
 from app.extensions import db
 from app.masking import mask_personal_data
 from app.models import User, utcnow
@@ -362,67 +362,26 @@ def as_json(data: ReportData) -> dict:
 
 # --- charts -------------------------------------------------------------------------------
 
-#: bar colours of the two series (received, unique); dark enough for 4.5:1 against white
-SERIES_COLOURS = ("#1f4e79", "#7a9cc6")
 
-
-def bar_chart(caption: str, rows: list[tuple[str, int, int | None]],
-              series: tuple[str, str] | None = None) -> Markup:
-    """Draw horizontal bars as inline SVG: one bar per row, or two when rows carry a second
-    value (`series` names them).  The figure's caption names it for screen readers; the
-    table printed after it gives the same numbers as text."""
-    bar_height, gap, label_width, width = 9, 6, 150, 470
-    two = series is not None
-    row_height = bar_height * (2 if two else 1) + gap
-    top = 14 if two else 0
-    height = top + row_height * len(rows) + 4
-    largest = max([max(a, b or 0) for _label, a, b in rows] or [1]) or 1
-    scale = (width - label_width - 50) / largest
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" '
-             f'height="{height}" viewBox="0 0 {width} {height}" aria-label="{escape(caption)}"'
-             ' font-family="Noto Sans CJK SC, sans-serif" font-size="8">']
-    if two:
-        for k, name in enumerate(series):
-            x = label_width + k * 90
-            parts.append(f'<rect x="{x}" y="2" width="8" height="8" '
-                         f'fill="{SERIES_COLOURS[k]}"/><text x="{x + 11}" y="9">'
-                         f'{escape(name)}</text>')
-    for i, (label, first, second) in enumerate(rows):
-        y = top + i * row_height
-        short = label if len(label) <= 18 else label[:17] + "…"
-        parts.append(f'<text x="{label_width - 4}" y="{y + bar_height - 1}" '
-                     f'text-anchor="end">{escape(short)}</text>')
-        for k, value in enumerate((first, second) if two else (first,)):
-            value = value or 0
-            bar_y = y + k * bar_height
-            length = max(value * scale, 0.5)
-            parts.append(f'<rect x="{label_width}" y="{bar_y}" width="{length:.1f}" '
-                         f'height="{bar_height - 1}" fill="{SERIES_COLOURS[k]}"/>'
-                         f'<text x="{label_width + length + 3:.1f}" y="{bar_y + bar_height - 2}">'
-                         f'{value}</text>')
-    parts.append("</svg>")
-    return Markup("".join(parts))
-
-
-def charts(data: ReportData) -> list[dict]:
-    """Return the report's charts: caption, inline SVG, and the rows of the table beside it."""
-    totals = data.totals
-    sources = [(str(SOURCE_LABELS.get(k, k)), v, None) for k, v in totals.by_source.items()]
-    stances = [(str(STANCE_LABELS[k]), v, None) for k, v in totals.by_stance.items()]
+def opinion_charts(totals: opinions.Totals) -> list[Chart]:
+    """Return the charts of the opinions by source, stance and disposition (empty ones too)."""
     outcomes = [(str(OUTCOME_LABELS[k]), v, None) for k, v in totals.by_outcome.items()]
     if totals.undecided:
         outcomes.append((_("Not yet decided"), totals.undecided, None))
-    articles = [(title, received, unique) for title, received, unique in data.by_article]
-    received_unique = (_("Received"), _("Unique texts"))
-    found = [
-        {"caption": _("Opinions by source"), "rows": sources, "series": None},
-        {"caption": _("Opinions by stance"), "rows": stances, "series": None},
-        {"caption": _("Opinions by disposition"), "rows": outcomes, "series": None},
-        {"caption": _("The most-commented articles: received and unique"), "rows": articles,
-         "series": received_unique},
+    return [
+        Chart(_("Opinions by source"),
+              [(str(SOURCE_LABELS.get(k, k)), v, None) for k, v in totals.by_source.items()]),
+        Chart(_("Opinions by stance"),
+              [(str(STANCE_LABELS[k]), v, None) for k, v in totals.by_stance.items()]),
+        Chart(_("Opinions by disposition"), outcomes),
     ]
-    return [dict(chart, svg=bar_chart(chart["caption"], chart["rows"], chart["series"]))
-            for chart in found if chart["rows"]]
+
+
+def charts(data: ReportData) -> list[Chart]:
+    """Return the report's charts that have something to show."""
+    articles = Chart(_("The most-commented articles: received and unique"),
+                     list(data.by_article), (_("Received"), _("Unique texts")))
+    return [chart for chart in [*opinion_charts(data.totals), articles] if chart]
 
 
 # --- rendering ------------------------------------------------------------------------------

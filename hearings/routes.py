@@ -21,6 +21,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
+from app.charts import Chart
 from app.extensions import db, limiter
 from app.models import DeputyGroup, User
 from app.permissions import staff_required
@@ -50,7 +51,7 @@ from hearings.forms import (
     StepForm,
     registration_form,
 )
-from hearings.models import Hearing, ObserverRegistration, SpeakerRegistration
+from hearings.models import POSITIONS, Hearing, ObserverRegistration, SpeakerRegistration
 
 hearings_blueprint = Blueprint("hearings", __name__, url_prefix="/hearings")
 staff_hearings_blueprint = Blueprint("staff_hearings", __name__, url_prefix="/staff/hearings")
@@ -495,6 +496,20 @@ def take_step(slug: str, step: str):
 # --- staff: registrations and selection ---------------------------------------------------
 
 
+def _position_charts(hearing: Hearing) -> list[Chart]:
+    """Chart the registrants' positions on each question: registered beside selected."""
+    charts = []
+    for number, found in enumerate(services.positions_by_question(hearing), start=1):
+        rows = [(str(POSITION_LABELS[p]), found.registered[p], found.selected[p])
+                for p in POSITIONS]
+        if found.registered[""]:
+            rows.append((_("no position stated"), found.registered[""], found.selected[""]))
+        charts.append(Chart(_("Question %(number)d: %(text)s", number=number,
+                              text=found.question.text), rows,
+                            (_("Registered"), _("Selected"))))
+    return charts
+
+
 @staff_hearings_blueprint.route("/<slug>/registrations")
 @staff_required
 def registrations(slug: str):
@@ -509,7 +524,8 @@ def registrations(slug: str):
     propose = ProposeForm(formdata=None, seats=seats, waitlist=(seats + 1) // 2)
     return render_template("hearings/staff_registrations.html", hearing=hearing, rows=rows,
                            counts=counts, filters=filters, propose=propose, move_form=MoveForm(),
-                           main=services.main_question(hearing), stance_on=services.stance_on)
+                           main=services.main_question(hearing), stance_on=services.stance_on,
+                           position_charts=_position_charts(hearing))
 
 
 @staff_hearings_blueprint.route("/<slug>/selection/propose", methods=["POST"])

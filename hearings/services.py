@@ -952,6 +952,27 @@ def registration_counts(hearing: Hearing) -> Counts:
     )
 
 
+@dataclass
+class QuestionPositions:
+    """The positions the active registrants took on one question, and the selected ones'."""
+
+    question: HearingQuestion
+    registered: Counter
+    selected: Counter
+
+
+def positions_by_question(hearing: Hearing) -> list[QuestionPositions]:
+    """Count the registrants' positions on each question of the hearing, in its order."""
+    active = _registrations(hearing, *ACTIVE)
+    found = []
+    for question in hearing.questions:
+        stances = [(stance_on(r, question), r.status == "selected") for r in active]
+        found.append(QuestionPositions(
+            question, Counter(stance for stance, _chosen in stances),
+            Counter(stance for stance, chosen in stances if chosen)))
+    return found
+
+
 def explain(registration: SpeakerRegistration, position_labels: dict) -> str:
     """Put the registrant's selection reason in plain words in the reader's language."""
     code = registration.selection_reason
