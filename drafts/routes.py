@@ -317,7 +317,9 @@ def _staff_draft(slug: str) -> Draft:
 @staff_required
 def edit_draft(slug: str):
     draft = _staff_draft(slug)
-    form = DraftEditForm(obj=draft)
+    # a POST is read from the form alone: a field left out must not fall back to the
+    # draft's own value (its sectors are a list, not the text the form holds)
+    form = DraftEditForm(obj=draft if request.method == "GET" else None)
     if request.method == "GET":
         form.sectors.data = "\n".join(draft.sectors)
         form.regions.data = "\n".join(draft.regions)
