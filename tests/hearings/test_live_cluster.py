@@ -136,6 +136,57 @@ class RedisServer:
             self.process.wait(timeout=30)
 
 
+class Relay:
+    """A TCP relay in front of a process; cutting it drops every connection through it at
+    once, as a broken network does."""
+
+    def __init__(self, target: Node) -> None:
+        self.target = target
+        self.links: set[tuple[asyncio.StreamWriter, asyncio.StreamWriter]] = set()
+        self.url = ""
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._link, "127.0.0.1", 0)
+        self.url = f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+
+    async def _link(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            upstream, up_writer = await asyncio.open_connection("127.0.0.1", self.target.port)
+        except OSError:
+            writer.transport.abort()
+            return
+        link = (writer, up_writer)
+        self.links.add(link)
+        try:
+            await asyncio.gather(self._pipe(reader, up_writer), self._pipe(upstream, writer))
+        finally:
+            self.links.discard(link)
+
+    @staticmethod
+    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except OSError:
+            pass
+        finally:
+            writer.transport.abort()
+
+    def cut(self) -> int:
+        """Drop every connection through the relay; return how many there were."""
+        links = list(self.links)
+        for link in links:
+            for writer in link:
+                writer.transport.abort()
+        return len(links)
+
+    async def close(self) -> None:
+        self.cut()
+        self.server.close()
+        await self.server.wait_closed()
+
+
 class Observer:
     """A client that follows a hearing as live.js does: it applies each event once, in order
     of `seq`; on every (re)connect it asks for what came after the last event it applied, and
@@ -381,3 +432,106 @@ def test_a_note_posted_through_one_process_reaches_observers_of_the_other(
             await asyncio.gather(on_a.close(), on_b.close(), recorder.close())
 
     asyncio.run(scenario())
+
+
+def test_observers_have_every_note_once_after_dropped_connections_and_a_restarted_process(
+        hearing, start_cluster):
+    a, b = start_cluster(SHARED_REDIS_URL)
+    expected: list[str] = []
+
+    async def scenario() -> None:
+        await asyncio.gather(a.ready(), b.ready())
+        relay = Relay(a)
+        await relay.start()
+        direct = [Observer(f"a{n}", a.url, hearing.id) for n in range(3)]
+        relayed = [Observer(f"relayed{n}", relay.url, hearing.id) for n in range(3)]
+        on_b = [Observer(f"b{n}", b.url, hearing.id) for n in range(3)]
+        observers = direct + relayed + on_b
+        recorder = Recorder(recorder_of(hearing), hearing.slug, hearing.id)
+        try:
+            await asyncio.gather(*(o.connect() for o in observers), recorder.login(a))
+            for n in range(36):
+                body = f"第{n + 1}条记录：陈述人就电池进户充电发表意见。"
+                await recorder.post_form(a, body)
+                expected.append(body)
+                if n == 8:  # the network under three observers of A breaks
+                    assert relay.cut() == 3
+                if n == 17:  # process B dies with three observers, and comes back
+                    b.kill()
+                    b.start()
+                await asyncio.sleep(0.05)
+            await b.ready()
+            await recorder.post_form(b, "重启后经由乙进程的记录。")
+            expected.append("重启后经由乙进程的记录。")
+
+            assert await until(lambda: all(len(o.notes) >= len(expected) for o in observers),
+                               SETTLE_S), {o.name: len(o.notes) for o in observers}
+            await asyncio.sleep(1)  # anything doubled would arrive by now
+            assert saved_notes(hearing) == expected
+            for observer in observers:
+                assert observer.notes == expected, observer.name
+            # the faults happened: every relayed and every B observer connected again
+            assert all(o.connects >= 2 for o in relayed + on_b)
+            assert all(o.connects == 1 for o in direct)
+        finally:
+            await asyncio.gather(*(o.close() for o in observers), recorder.close())
+            await relay.close()
+
+    asyncio.run(scenario())
+
+
+def test_notes_posted_while_redis_is_down_are_saved_and_delivered_when_it_is_back(
+        hearing, start_cluster, tmp_path):
+    queue = RedisServer(tmp_path)
+    queue.start()
+    try:
+        a, b = start_cluster(queue.url)
+
+        async def scenario() -> None:
+            await asyncio.gather(a.ready(), b.ready())
+            on_a = [Observer(f"a{n}", a.url, hearing.id) for n in range(2)]
+            on_b = [Observer(f"b{n}", b.url, hearing.id) for n in range(2)]
+            observers = on_a + on_b
+            recorder = Recorder(recorder_of(hearing), hearing.slug, hearing.id)
+            expected = ["开始前的记录。"]
+            try:
+                await asyncio.gather(*(o.connect() for o in observers), recorder.login(a))
+                await recorder.post_form(a, expected[0])
+                assert await until(lambda: all(o.notes == expected for o in observers), 30)
+
+                queue.kill()
+                during = [f"Redis 停止期间的第{n + 1}条记录。" for n in range(5)]
+                for body in during:
+                    started = time.monotonic()
+                    await recorder.post_form(a, body)  # saved, and answered promptly
+                    assert time.monotonic() - started < 10
+                expected.extend(during)
+                assert saved_notes(hearing) == expected
+                # A's own observers have them at once; B's cannot while the queue is down
+                assert await until(lambda: all(o.notes == expected for o in on_a), 10)
+                await asyncio.sleep(1)
+                assert all(o.notes == expected[:1] for o in on_b)
+
+                queue.start()
+                assert await until(lambda: all(o.notes == expected for o in on_b), 20), \
+                    [o.notes for o in on_b]
+                # delivered by the processes, not by a reconnection's catch-up
+                assert all(o.connects == 1 for o in observers)
+
+                console = await recorder.socket_to(b)
+                answer = await console.call("post_note", {"body": "Redis 恢复后的记录。"},
+                                            namespace=NAMESPACE, timeout=30)
+                await console.disconnect()
+                assert answer["ok"], answer
+                expected.append("Redis 恢复后的记录。")
+                assert await until(lambda: all(len(o.notes) >= len(expected)
+                                               for o in observers), 10)
+                await asyncio.sleep(1)
+                for observer in observers:
+                    assert observer.notes == expected, observer.name
+            finally:
+                await asyncio.gather(*(o.close() for o in observers), recorder.close())
+
+        asyncio.run(scenario())
+    finally:
+        queue.kill()
