@@ -7,6 +7,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the hearings blueprints."""
+    from hearings import exports  # noqa: F401  (adds the CSV routes to the staff blueprint)
     from hearings.routes import hearings_blueprint, staff_hearings_blueprint
 
     app.register_blueprint(hearings_blueprint)

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
+    Response,
     current_app,
     flash,
     redirect,
@@ -17,8 +18,11 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from app.accounts import services
+from app import privacy
+from app.accounts import privacy_cli, services
 from app.accounts.forms import (
+    DeleteAccountForm,
+    DownloadDataForm,
     LanguageForm,
     LoginForm,
     RegisterForm,
@@ -28,14 +32,16 @@ from app.accounts.forms import (
 from app.extensions import db, limiter, login_manager
 from app.i18n import LANGUAGE_COOKIE
 from app.mail import send_email
-from app.models import User
+from app.models import User, utcnow
 
 auth_blueprint = Blueprint("auth", __name__)
 
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id))
+    # a deactivated or deleted account is logged out everywhere, not only where it was closed
+    user = db.session.get(User, int(user_id))
+    return user if user is not None and user.active else None
 
 
 login_manager.login_view = "auth.login"
@@ -144,9 +150,56 @@ def set_language():
 @auth_blueprint.route("/account")
 @login_required
 def account():
-    return redirect(url_for("drafts.my_comments"))
+    return render_template("accounts/account.html", download_form=DownloadDataForm(),
+                           refusal=privacy.deletion_refusal(current_user))
+
+
+@auth_blueprint.route("/account/data", methods=["POST"])
+@login_required
+@limiter.limit("10/hour")
+def download_data():
+    form = DownloadDataForm()
+    if not form.validate_on_submit():
+        flash(_("The download could not be started; reload the page and try again."), "error")
+        return redirect(url_for("auth.account"))
+    stamp = utcnow().strftime("%Y%m%d")
+    privacy.record_download(current_user, form.format.data)
+    if form.format.data == "zip":
+        body, mimetype = privacy.data_zip(current_user).getvalue(), "application/zip"
+    else:
+        body, mimetype = privacy.data_json(current_user), "application/json"
+    db.session.commit()
+    return Response(body, mimetype=mimetype, headers={
+        "Content-Disposition": f"attachment; filename=minyi-data-{stamp}.{form.format.data}",
+        "Cache-Control": "no-store"})
+
+
+@auth_blueprint.route("/account/delete", methods=["GET", "POST"])
+@login_required
+@limiter.limit("10/hour", methods=["POST"])
+def delete_account():
+    refusal = privacy.deletion_refusal(current_user)
+    form = DeleteAccountForm()
+    if refusal is None and form.validate_on_submit():
+        try:
+            deletion = privacy.delete_account(current_user._get_current_object(),
+                                              form.password.data)
+        except privacy.PrivacyError as error:
+            db.session.rollback()
+            target = getattr(form, error.field, None) if error.field else None
+            (target.errors if target is not None else form.form_errors).append(str(error))
+        else:
+            db.session.commit()
+            privacy.remove_files(deletion)
+            logout_user()
+            session.clear()
+            flash(_("Your account has been deleted. Your comments stay, without your name."),
+                  "success")
+            return redirect(url_for("core.index"))
+    return render_template("accounts/delete.html", form=form, refusal=refusal)
 
 
 def init_app(app) -> None:
-    """Register the blueprint."""
+    """Register the blueprint and the privacy commands."""
     app.register_blueprint(auth_blueprint)
+    privacy_cli.init_app(app)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
-from app import audit
+from app import audit, privacy
 from app.accounts.forms import DeputyGroupForm, UserAdminForm
 from app.extensions import db
 from app.forms import choices
@@ -106,6 +107,24 @@ def edit_deputy_group(group_id: int | None = None):
             flash(_("The deputy group has been saved."), "success")
             return redirect(url_for("admin.deputy_groups"))
     return render_template("admin/deputy_group_edit.html", form=form, group=group)
+
+
+#: how the export log names each kind of export
+EXPORT_LABELS = {
+    "comments.export": _l("Comments (CSV)"),
+    "opinions.export": _l("Opinions with dispositions and contact data"),
+    "registrations.export": _l("Hearing registration list"),
+    "personal_data.download": _l("Own data, downloaded by its holder"),
+}
+EXPORT_KINDS = {"speakers": _l("speakers"), "observers": _l("observers")}
+
+
+@admin_blueprint.route("/personal-data-exports")
+@admin_required
+def personal_exports():
+    page = privacy.personal_exports(page=request.args.get("page", 1, type=int))
+    return render_template("accounts/exports.html", page=page, labels=EXPORT_LABELS,
+                           kinds=EXPORT_KINDS, subjects=privacy.export_subjects(page.items))
 
 
 def init_app(app) -> None:

@@ -77,3 +77,19 @@ class UserAdminForm(FlaskForm):
 class DeputyGroupForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     description = TextAreaField(_l("Description"), validators=[Length(max=2000)])
+
+
+class DownloadDataForm(FlaskForm):
+    format = SelectField(_l("Format"), choices=choices([
+        ("json", _l("JSON document")),
+        ("zip", _l("ZIP archive with the JSON document and your written statements")),
+    ]))
+
+
+class DeleteAccountForm(FlaskForm):
+    password = PasswordField(_l("Your password"), validators=[DataRequired(
+        message=_l("Enter your password to confirm."))])
+    confirm = BooleanField(
+        _l("I understand that my account and personal data will be erased and that this "
+           "cannot be undone."),
+        validators=[DataRequired(message=_l("Tick the box to confirm."))])
