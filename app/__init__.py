@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FEATURE_MODULES = (
     "app.security",
     "app.i18n",
+    "app.jobs",
     "app.views",
     "app.accounts",
     "app.accounts.admin",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from app import create_app
@@ -96,3 +97,29 @@ def demo() -> None:
     click.echo(f"demo draft: /drafts/{draft.slug}")
     for email, _name, role, _level in USERS:
         click.echo(f"  {role:7} {email} / {DEMO_PASSWORD}")
+
+
+@cli.group("jobs")
+def jobs_group() -> None:
+    """Background jobs: report PDFs, e-mail, search reindex."""
+
+
+@jobs_group.command("worker")
+@click.option("--burst", is_flag=True, help="Run the jobs queued now, then stop.")
+@click.option("--queue", "queue_name", default=None,
+              help="The queue to take jobs from (default JOBS_QUEUE, `minyi`).")
+@with_appcontext
+def jobs_worker(burst: bool, queue_name: str | None) -> None:
+    """Take jobs from the Redis queue and run them, each in a forked process."""
+    from rq import Worker
+
+    from app import jobs
+
+    app = current_app._get_current_object()
+    queue = jobs.queue(app, queue_name)
+    if queue is None:
+        raise click.ClickException("no Redis configured (REDIS_URL or MINYI_JOBS_REDIS_URL); "
+                                   "without it jobs run in threads of the web processes")
+    jobs.set_worker_app(app)
+    click.echo(f"taking jobs from the queue {queue.name!r}{' until it is empty' if burst else ''}")
+    Worker([queue], connection=queue.connection).work(burst=burst, with_scheduler=False)

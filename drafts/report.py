@@ -5,9 +5,10 @@ visible progress.
 The PDF follows the newest text article by article: the article, its change from the text
 first published for comment, the opinions on it (counts, representative quotes with personal
 data masked), the dispositions and their reasons, and what the hearing said about it; an
-annex lists the deputies' suggestions and their answers.  Generation runs in a thread of the
-web process and writes its progress to a status file beside the PDF, so any process can show
-it; a report that was generated once is generated again when its data changes.
+annex lists the deputies' suggestions and their answers.  Generation is a background job
+(`app.jobs`: the RQ worker, or a thread of the web process without Redis) that writes its
+progress to a status file beside the PDF, so any process sharing the data folder can show it;
+a report that was generated once is generated again when its data changes.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import io
 import json
 import os
 import tempfile
-import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
@@ -26,13 +26,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from flask import Flask, current_app, render_template
+from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from app import audit
+from app import audit, jobs
 from app.charts import Chart
 from app.extensions import db
 from app.masking import mask_personal_data
@@ -621,21 +621,14 @@ def status(draft: Draft) -> dict:
     return found
 
 
-class _Jobs:
-    """The report generations running in this process, one per draft at most."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.threads: dict[int, threading.Thread] = {}
-        #: drafts whose data changed while their report was being made: make it again
-        self.again: set[int] = set()
-
-
-_jobs = _Jobs()
+#: times a job makes the report again when the data changed while it was being made
+ROUNDS = 3
 
 
 def generate(draft: Draft, *, cluster: bool = True) -> Path:
     """Make the draft's report now, reporting progress in its status file; return the PDF."""
+    from drafts import campaigns
+
     where = folder(draft)
     state = {"state": "running", "progress": 0, "step": "", "started_at": time.time(),
              "pid": os.getpid()}
@@ -643,10 +636,18 @@ def generate(draft: Draft, *, cluster: bool = True) -> Path:
     def progress(percent: int, step: str) -> None:
         state.update(progress=percent, step=step, heartbeat=time.time())
         _write_json(where / "status.json", state)
+        jobs.progress(percent, step)
 
-    progress(1, _("Starting"))
     try:
-        data = render_pdf(draft, progress, cluster=cluster)
+        with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+            progress(1, _("Starting"))
+            if cluster:
+                progress(5, _("Finding campaigns"))
+                campaigns.cluster_draft(draft)
+                db.session.commit()
+        # taken before the data is read, so a change made meanwhile leaves the PDF not current
+        rendered = fingerprint(draft)
+        data = render_pdf(draft, progress, cluster=False)
     except Exception as error:
         state.update(state="failed", error=str(error)[:500], heartbeat=time.time())
         _write_json(where / "status.json", state)
@@ -655,74 +656,61 @@ def generate(draft: Draft, *, cluster: bool = True) -> Path:
     with os.fdopen(handle, "wb") as out:
         out.write(data)
     os.replace(temporary, where / "report.pdf")
-    state.update(state="done", progress=100, step=_("Done"), heartbeat=time.time(),
-                 finished_at=time.time(), fingerprint=fingerprint(draft), bytes=len(data))
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        state.update(state="done", progress=100, step=_("Done"), heartbeat=time.time(),
+                     finished_at=time.time(), fingerprint=rendered, bytes=len(data))
     _write_json(where / "status.json", state)
     return where / "report.pdf"
 
 
 def start(draft: Draft) -> bool:
-    """Make the report in a background thread; return False if one is already under way
-    (it makes the report again when it ends, so the change is not lost)."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    draft_id = draft.id
-    with _jobs.lock:
-        running = _jobs.threads.get(draft_id)
-        if running is not None and running.is_alive():
-            _jobs.again.add(draft_id)
-            return False
-        found = status(draft)
-        if found["state"] == "running" and found.get("pid") != os.getpid():
-            return False  # another process is making it
-        _write_json(folder(draft) / "status.json",
-                    {**{k: found[k] for k in ("fingerprint",) if k in found}, "state": "queued",
-                     "progress": 0, "step": _("Waiting to start"), "heartbeat": time.time(),
-                     "pid": os.getpid()})
-        thread = threading.Thread(target=_run, args=(app, draft_id), daemon=True,
-                                  name=f"report-{draft_id}")
-        _jobs.threads[draft_id] = thread
-        thread.start()
+    """Make the report in the background (a job); return False if a run is already queued or
+    under way (it makes the report again when it ends if the data changed meanwhile)."""
+    found = status(draft)
+    if found["state"] in ("queued", "running"):
+        return False
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        step = _("Waiting to start")
+    _write_json(folder(draft) / "status.json",
+                {**{k: found[k] for k in ("fingerprint",) if k in found}, "state": "queued",
+                 "progress": 0, "step": step, "heartbeat": time.time(), "pid": os.getpid()})
+    jobs.enqueue("report.generate", draft_id=draft.id)
     return True
 
 
-def _run(app: Flask, draft_id: int) -> None:
-    with app.app_context():
-        try:
-            while True:
-                with _jobs.lock:
-                    _jobs.again.discard(draft_id)
-                draft = db.session.get(Draft, draft_id)
-                if draft is None:
-                    return
-                try:
-                    generate(draft)
-                except Exception:
-                    app.logger.exception("report of draft %s failed", draft_id)
-                db.session.remove()
-                with _jobs.lock:
-                    if draft_id not in _jobs.again:
-                        return
-        finally:
-            with _jobs.lock:
-                _jobs.threads.pop(draft_id, None)
-            db.session.remove()
+@jobs.job("report.generate")
+def generate_job(draft_id: int) -> str:
+    """Make a draft's report, again (up to ROUNDS times) while its data changed meanwhile.
+
+    The check comes after the status file says "done": a change committed before that was
+    seen here, and one committed after it sees "done" and starts a run of its own."""
+    path = ""
+    for _round in range(ROUNDS):
+        draft = db.session.get(Draft, draft_id)
+        if draft is None:
+            return path
+        path = str(generate(draft))
+        db.session.rollback()  # a fresh snapshot for the check
+        if status(draft)["current"]:
+            break
+    return path
 
 
-def wait(draft: Draft, timeout: float = 120) -> None:
-    """Wait for this process's generation of the draft's report to end (tests, the CLI)."""
-    thread = _jobs.threads.get(draft.id)
-    if thread is not None:
-        thread.join(timeout)
+def wait(draft: Draft, timeout: float = 120) -> dict:
+    """Wait until the draft's report is no longer queued or being made (tests, the CLI);
+    return its status."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = status(draft)
+        if found["state"] not in ("queued", "running") or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
 
 
 def refresh(draft: Draft) -> bool:
     """Make the report again in the background if one was made before and is now out of date
     (called after dispositions change); return whether a run was started."""
     found = status(draft)
-    if found["state"] == "none" or found["current"] or found["state"] in ("queued", "running"):
-        if found["state"] in ("queued", "running"):
-            with _jobs.lock:
-                if draft.id in _jobs.threads:
-                    _jobs.again.add(draft.id)
+    if found["state"] == "none" or found["current"]:
         return False
     return start(draft)

@@ -10,9 +10,10 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from app import jobs
 from search import service
 from search.engine import TYPES
-from search.indexer import index_copy, indexer, rebuild, row_counts, status
+from search.indexer import index_copy, indexer, row_counts, status
 
 search_cli = AppGroup("search", help="The search index: indexer, rebuild, status and queries.")
 
@@ -37,14 +38,33 @@ def worker(once: bool) -> None:
 @search_cli.command("reindex")
 @click.option("--procs", type=click.IntRange(1, 16), default=None,
               help="Processes that analyse documents (default SEARCH_REINDEX_PROCS).")
-def reindex(procs: int | None) -> None:
-    """Rebuild the index from the database into a new copy, then put it in use."""
+@click.option("--here", is_flag=True,
+              help="Rebuild in this process, not on the jobs worker (whose machine's index "
+                   "copy it rebuilds).")
+def reindex(procs: int | None, here: bool) -> None:
+    """Rebuild the index from the database into a new copy, then put it in use (a background
+    job: on the jobs worker when Redis is configured); follow its progress."""
     app = current_app._get_current_object()
     totals = row_counts(app)
     label = ", ".join(f"{count} {entity}s" for entity, count in totals.items())
+    ticket = jobs.enqueue("search.reindex", here=here,
+                          procs=procs or app.config["SEARCH_REINDEX_PROCS"],
+                          limitmb=app.config["SEARCH_REINDEX_LIMITMB"])
+    if not ticket.id.startswith(jobs.LOCAL_PREFIX):
+        click.echo(f"queued as job {ticket.id} on {app.config['JOBS_QUEUE']!r} "
+                   "(`minyi jobs worker` runs it)")
+    shown = 0
     with click.progressbar(length=sum(totals.values()), label=f"Indexing {label}") as bar:
-        done = rebuild(app, bar.update, procs=procs or app.config["SEARCH_REINDEX_PROCS"],
-                       limitmb=app.config["SEARCH_REINDEX_LIMITMB"])
+
+        def show(state: jobs.JobState) -> None:
+            nonlocal shown
+            bar.update(state.done - shown)
+            shown = state.done
+
+        state = ticket.wait(timeout=float("inf"), poll=0.2, on_progress=show)
+    if state.state != "done":
+        raise click.ClickException(f"the reindex failed: {state.error}")
+    done = state.result
     rate = done["documents"] / done["seconds"] if done["seconds"] else 0
     click.echo(f"indexed {done['documents']} documents in {done['seconds']:.1f} s "
                f"({rate:.0f}/s) into {done['generation']}; changes after log id "

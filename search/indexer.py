@@ -27,10 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app import jobs
 from app.extensions import db
 from app.models import ChangeLog, utcnow
 from search.documents import MODELS, DocumentBuilder, all_ids, count, doc_id
@@ -433,6 +434,21 @@ def rebuild(app: Flask, progress: Callable[[int], None] | None = None, *, procs:
         raise
     return {"documents": added, "seconds": time.perf_counter() - started,
             "position": start.position, "generation": path.name}
+
+
+@jobs.job("search.reindex")
+def rebuild_job(procs: int = 1, limitmb: int = 128) -> dict[str, Any]:
+    """Rebuild this machine's index copy as a background job, reporting rows done of all."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    done = 0
+
+    def advance(rows: int) -> None:
+        nonlocal done
+        done += rows
+        jobs.progress(done=done)
+
+    jobs.progress(0, done=0, total=sum(row_counts(app).values()))
+    return rebuild(app, advance, procs=procs, limitmb=limitmb)
 
 
 def row_counts(app: Flask) -> dict[str, int]:
