@@ -296,3 +296,179 @@ def test_comments_recorded_outside_a_request_have_no_origin(make_draft, make_com
 
 def audit_actions() -> list[str]:
     return list(db.session.scalars(select(AuditLog.action).order_by(AuditLog.id)))
+
+
+# --- floods -----------------------------------------------------------------------------------
+
+FLOOD_TEXT = "坚决反对收取充电费用，请删除本条。"
+
+
+@pytest.fixture
+def flood(make_draft, make_comment):
+    """A draft with a flood from one address, a campaign, and honest comments; all pending."""
+    from drafts.models import OpinionCluster
+
+    draft = make_draft()
+    now = utcnow()
+    campaign = OpinionCluster(draft_id=draft.id, size=3)
+    db.session.add(campaign)
+    db.session.commit()
+    made = {"flood": [], "campaign": [], "honest": [], "late": []}
+    for n in range(5):
+        made["flood"].append(make_comment(draft, body=f"{FLOOD_TEXT} 第{n}份", status="pending"))
+    for n in range(3):
+        made["campaign"].append(make_comment(draft, body=f"统一意见：收费应当公开。{n}",
+                                             status="pending"))
+    for body in ("我觉得停车位不够。", "建议增加夜间照明。"):
+        made["honest"].append(make_comment(draft, body=body, status="pending"))
+    made["late"].append(make_comment(draft, body=f"{FLOOD_TEXT} 次日", status="pending"))
+    for comment in made["flood"]:
+        comment.origin, comment.created_at = "a" * 16, now - timedelta(minutes=30)
+    for comment in made["campaign"]:
+        comment.cluster_id, comment.created_at = campaign.id, now - timedelta(minutes=20)
+    for comment in made["honest"]:
+        comment.origin, comment.created_at = "b" * 16, now - timedelta(minutes=10)
+    made["late"][0].origin = "a" * 16
+    made["late"][0].created_at = now + timedelta(days=1)
+    db.session.commit()
+    return draft, campaign, made
+
+
+@pytest.fixture
+def moderator(client, make_user):
+    user = make_user("staff", name="审核员")
+    client.login(user)
+    return user
+
+
+def statuses(comments) -> list[str]:
+    db.session.expire_all()
+    return [db.session.get(Comment, c.id).status for c in comments]
+
+
+def local_minutes(value) -> str:
+    """Return a naive UTC time as the page's datetime-local field expects (Asia/Shanghai)."""
+    return (value + timedelta(hours=8)).strftime("%Y-%m-%dT%H:%M")
+
+
+def test_staff_see_the_busiest_addresses_and_campaigns(client, flood, moderator):
+    draft, campaign, _made = flood
+
+    page = client.get(f"/staff/drafts/{draft.slug}/floods").get_data(as_text=True)
+
+    assert f"origin={'a' * 16}" in page and f"<code>{'a' * 8}</code>" in page
+    assert f"cluster={campaign.id}" in page
+
+
+def test_staff_preview_the_comments_one_text_matches(client, flood, moderator):
+    draft, _campaign, _made = flood
+
+    page = client.get(f"/staff/drafts/{draft.slug}/floods",
+                      query_string={"text": "坚决反对收取", "lang": "en"}).get_data(as_text=True)
+
+    assert "6 comments match" in page
+    assert "我觉得停车位不够。" not in page
+
+
+def test_a_flood_from_one_address_in_a_window_is_hidden_in_one_step(client, flood, moderator):
+    draft, _campaign, made = flood
+    now = utcnow()
+
+    response = client.post_form(f"/staff/drafts/{draft.slug}/floods?lang=en", {
+        "status": "pending", "origin": "a" * 16, "action": "hide", "reason": "同一地址大量提交",
+        "since": local_minutes(now - timedelta(hours=1)), "until": local_minutes(now)})
+
+    assert response.status_code == 302
+    assert statuses(made["flood"]) == ["hidden"] * 5
+    assert statuses(made["late"] + made["honest"] + made["campaign"]) == ["pending"] * 6
+    hidden = db.session.get(Comment, made["flood"][0].id)
+    assert (hidden.moderation_reason, hidden.moderated_by_id) == ("同一地址大量提交", moderator.id)
+    entries = db.session.scalars(select(AuditLog).where(
+        AuditLog.action == "comment.bulk_moderate")).all()
+    assert len(entries) == 1 and entries[0].details["count"] == 5
+    assert entries[0].details["origin"] == "a" * 16 and entries[0].details["decision"] == "hide"
+    assert audit_actions().count("comment.hide") == 5
+    flashed = client.get(f"/staff/drafts/{draft.slug}/floods?lang=en").get_data(as_text=True)
+    assert "5 comments were hidden." in flashed
+
+
+def test_a_campaign_is_rejected_in_one_step(client, flood, moderator):
+    draft, campaign, made = flood
+
+    client.post_form(f"/staff/drafts/{draft.slug}/floods", {
+        "status": "pending", "cluster": str(campaign.id), "action": "reject",
+        "reason": "批量提交的相同意见"})
+
+    assert statuses(made["campaign"]) == ["rejected"] * 3
+    assert statuses(made["flood"] + made["honest"]) == ["pending"] * 7
+
+
+def test_comments_matching_a_text_are_hidden_including_published_ones(client, flood,
+                                                                       moderator):
+    draft, _campaign, made = flood
+    from drafts import services
+
+    services.moderate(made["late"][0], "publish", user=moderator)
+    db.session.commit()
+
+    client.post_form(f"/staff/drafts/{draft.slug}/floods", {
+        "status": "published", "text": "坚决反对收取", "action": "hide", "reason": "刷屏"})
+
+    assert statuses(made["late"]) == ["hidden"]
+    assert statuses(made["flood"]) == ["pending"] * 5
+    clause = made["late"][0].clause
+    db.session.refresh(clause)
+    assert clause.comment_count == 0
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ({"text": "", "reason": "x"}, "Choose a text, a campaign or an address."),
+    ({"text": "反对", "reason": "x"}, "Give at least 4 characters of the text."),
+    ({"text": "坚决反对收取", "reason": ""}, "Give a reason for hiding or rejecting a comment."),
+])
+def test_a_selection_too_wide_or_without_a_reason_changes_nothing(client, flood, moderator,
+                                                                  fields, message):
+    draft, _campaign, made = flood
+
+    response = client.post_form(f"/staff/drafts/{draft.slug}/floods?lang=en",
+                                {"status": "pending", "action": "hide", **fields})
+
+    assert response.status_code == 200 and message in response.get_data(as_text=True)
+    assert statuses(made["flood"] + made["honest"]) == ["pending"] * 7
+    assert "comment.bulk_moderate" not in audit_actions()
+
+
+def test_staff_switch_the_question_on_and_off_and_it_is_logged(client, make_draft, moderator):
+    draft = make_draft()
+
+    client.post_form(f"/staff/drafts/{draft.slug}/challenge", {"required": "1"})
+    db.session.refresh(draft)
+    assert draft.challenge_required
+    client.post_form(f"/staff/drafts/{draft.slug}/challenge", {"required": "0"})
+    db.session.refresh(draft)
+    assert not draft.challenge_required
+    details = [e.details for e in db.session.scalars(select(AuditLog).where(
+        AuditLog.action == "draft.challenge").order_by(AuditLog.id))]
+    assert details == [{"required": True}, {"required": False}]
+
+
+@pytest.mark.parametrize("role", ["public", "deputy"])
+def test_only_staff_reach_the_flood_tools(client, make_user, make_draft, role):
+    draft = make_draft()
+    client.login(make_user(role))
+
+    assert client.get(f"/staff/drafts/{draft.slug}/floods").status_code == 403
+    assert client.post_form(f"/staff/drafts/{draft.slug}/challenge",
+                            {"required": "1"}).status_code == 403
+    db.session.refresh(draft)
+    assert not draft.challenge_required
+
+
+def test_the_flood_forms_need_a_csrf_token(client, flood, moderator):
+    draft, _campaign, made = flood
+
+    response = client.post(f"/staff/drafts/{draft.slug}/floods", data={
+        "status": "pending", "origin": "a" * 16, "action": "hide", "reason": "x"})
+
+    assert response.status_code == 400
+    assert statuses(made["flood"]) == ["pending"] * 5
