@@ -18,6 +18,7 @@ from app.message_queue import message_queue
 ROOT = Path(__file__).resolve().parent.parent
 #: packages that register their blueprints, helpers and listeners through `init_app(app)`
 FEATURE_MODULES = (
+    "app.load",
     "app.security",
     "app.i18n",
     "app.jobs",
