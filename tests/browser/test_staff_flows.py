@@ -4,16 +4,20 @@ hearing speakers, confirm it and notify the registrants."""
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import date, timedelta
 
 import docx
 from playwright.sync_api import Page, expect
+from pypdf import PdfReader
 
 from app.demo import DRAFT_SLUG
 from app.demo.hearing import HEARING_SLUG, REGISTRANTS
 
 STAFF = "staff@demo.minyi"
+#: seconds the demo's report may take to be generated on a loaded machine
+REPORT_TIMEOUT = 120
 HEARING_TITLE = "《青禾市电动自行车停放充电管理条例（草案）》立法听证会"
 #: a short regulation written for this test: two chapters, five articles, three items
 REGULATION = """青禾市社区花园管理办法（草案）
@@ -155,3 +159,96 @@ def test_staff_propose_a_balanced_selection_and_notify(new_page, demo_server):
     page.goto(demo_server(f"/hearings/{HEARING_SLUG}"))
     speakers = page.get_by_role("region", name="陈述人（按发言顺序）").get_by_role("listitem")
     expect(speakers).to_have_count(7)
+
+
+def test_staff_compare_two_versions_article_by_article(new_page, demo_server):
+    page = new_page(as_user=STAFF)
+    page.goto(demo_server(f"/staff/drafts/{DRAFT_SLUG}"))
+    page.get_by_role("link", name="版本", exact=True).first.click()
+    page.get_by_role("link", name=re.compile("版本比较|比较")).first.click()
+    page.get_by_label("较早版本").select_option(label="1. 征求意见稿")
+    page.get_by_label("较新版本").select_option(label="2. 二审稿")
+    page.get_by_label("只显示修改的条文").check()
+    page.get_by_role("button", name="比较", exact=True).click()
+
+    summary = page.get_by_role("region", name="征求意见稿 → 二审稿")
+    for count in ("序号调整: 5", "修改: 7", "移动: 1", "拆分: 1", "新增: 1", "删除: 1"):
+        expect(summary).to_contain_text(count)
+    rows = page.get_by_role("table").get_by_role("row")
+    # the side-by-side table: a moved article keeps its text under its new number
+    moved = rows.filter(has_text="第十七条").filter(has_text="住房城乡建设部门负责")
+    expect(moved).to_contain_text("第五条")
+    expect(moved).to_contain_text("移动")
+    split = rows.filter(has_text="违反本条例第十二条规定")
+    expect(split).to_contain_text("拆分")
+    expect(split.locator("ins")).to_contain_text(["违反本条例第十二条规定"])
+    # a reference renumbered with its article is named as such
+    expect(rows.filter(has_text="第二十条")).to_contain_text("引用第十二条第一款现为第十二条")
+
+    page.get_by_label("只显示修改的条文").uncheck()
+    page.get_by_label("合并显示，标出增删内容").check()
+    page.get_by_role("button", name="比较", exact=True).click()
+    expect(page).to_have_url(re.compile("view=redline"))
+    main = page.get_by_role("main")
+    expect(main).to_contain_text("序号调整")  # unchanged but renumbered articles shown too
+    expect(main.locator("del").filter(has_text="电梯使用管理单位可以在电梯内安装")).to_have_count(1)
+
+
+def decide(page: Page, outcome: str, reason: str, clause: str,
+           whole_campaign: bool = False) -> None:
+    """Fill in and save the disposition form of the opinion page."""
+    form = page.get_by_role("region", name="处理意见")
+    form.get_by_role("radio", name=outcome, exact=True).check()
+    form.get_by_label("理由").fill(reason)
+    if clause:
+        form.get_by_label("所涉及的最新文本条款").select_option(label=clause)
+    if whole_campaign:
+        form.get_by_label("适用于所选批量意见中的每条意见").check()
+    form.get_by_role("button", name="保存处理意见").click()
+    expect(flash(page)).to_be_visible()
+
+
+LETTER = "充电设施的收费应当包含电费和服务费两部分"
+LETTER_REASON = "浏览器测试：收费包含电费和服务费，已在修改后的第十条写明并接受价格主管部门指导。"
+CAMPAIGN_REASON = "浏览器测试：老旧小区加装充电设施的补贴，修改后的第七条要求街道统筹安排。"
+
+
+def test_staff_record_dispositions_and_download_the_pdf(new_page, demo_server):
+    page = new_page(as_user=STAFF)
+    page.goto(demo_server(f"/staff/drafts/{DRAFT_SLUG}"))
+    page.get_by_role("link", name="意见处理工作台").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("意见处理工作台")
+    expect(page.get_by_role("img", name=re.compile("^按来源统计意见"))).to_be_visible()
+
+    # one opinion: a letter, now adopted, with the article of the newest text it changed
+    page.get_by_role("row").filter(has_text=LETTER).get_by_role("link").first.click()
+    decide(page, "完全采纳", LETTER_REASON, "第十条")
+    history = page.get_by_role("region", name="历史记录")
+    expect(history).to_contain_text(LETTER_REASON)
+
+    # a campaign: one decision for every copy
+    tabs = page.get_by_role("navigation", name="意见汇总")
+    tabs.get_by_role("link", name="意见处理工作台").click()
+    page.get_by_role("link", name=re.compile(r"^批量意见：收到5条")).first.click()
+    campaign = page.get_by_role("table")
+    page_url = page.url
+    campaign.get_by_role("row").nth(1).get_by_role("link").click()
+    decide(page, "部分采纳", CAMPAIGN_REASON, "第七条", whole_campaign=True)
+    expect(flash(page)).to_contain_text("5")
+    page.goto(page_url)
+    expect(campaign.get_by_role("row").filter(has_text="部分采纳")).to_have_count(5)
+
+    # the report: generated in the background, then downloaded
+    tabs.get_by_role("link", name="意见采纳情况报告").click()
+    page.get_by_role("button", name="立即生成PDF文件").click()
+    download_link = page.get_by_role("link", name="下载PDF文件")
+    expect(download_link).to_be_visible(timeout=REPORT_TIMEOUT * 1000)
+    expect(page.get_by_role("status").last).to_contain_text("PDF文件反映当前的处理意见")
+    # the link serves the PDF inline, which headless Chromium does not display: fetch it with
+    # the page's own session
+    response = page.request.get(demo_server(download_link.get_attribute("href")))
+    assert response.ok and response.headers["content-type"] == "application/pdf"
+    reader = PdfReader(io.BytesIO(response.body()))
+    text = "".join("".join(p.extract_text().split()) for p in reader.pages)
+    for expected in ("第十条", LETTER_REASON, "第七条", CAMPAIGN_REASON):
+        assert expected in text, expected
