@@ -8,7 +8,10 @@ from babel.support import Translations
 from flask import current_app
 from flask_babel import get_locale
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import _FlaskFormCSRF
+from wtforms.csrf.core import CSRFTokenField
 from wtforms.fields.choices import SelectChoice
+from wtforms.fields.simple import HiddenField
 from wtforms.i18n import messages_path
 
 #: WTForms' own messages per language, parsed once per process
@@ -30,14 +33,35 @@ def wtforms_translations() -> Translations:
     return translations
 
 
+class _PageTokenField(CSRFTokenField):
+    """The CSRF token field, whose token for the page is signed only when it is rendered.
+
+    WTForms signs a new token whenever a form is made; an accepted POST redirects without
+    rendering the form, and signing was a twentieth of the server time of a comment.
+    """
+
+    def process(self, *args, **kwargs) -> None:
+        HiddenField.process(self, *args, **kwargs)
+
+    def _value(self) -> str:
+        return self.csrf_impl.generate_csrf_token(self)
+
+
+class _PageTokenCSRF(_FlaskFormCSRF):
+    field_class = _PageTokenField
+
+
 class Form(FlaskForm):
-    """A FlaskForm whose built-in WTForms messages come from a catalogue parsed once.
+    """A FlaskForm whose built-in WTForms messages come from a catalogue parsed once, and
+    whose CSRF token is signed only when the form is shown.
 
     Flask-WTF parses the WTForms catalogue file again in every request that makes a form:
     a tenth of the server time of a comment submission.
     """
 
     class Meta:
+        csrf_class = _PageTokenCSRF
+
         def get_translations(self, form):
             if not current_app.config.get("WTF_I18N_ENABLED", True):
                 return super().get_translations(form)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 
+from babel import Locale
 from flask import Flask, current_app, request
 from flask_babel import format_datetime, get_locale
 from flask_login import current_user
@@ -11,8 +13,19 @@ from flask_login import current_user
 LANGUAGE_COOKIE = "minyi_lang"
 
 
-def select_locale() -> str:
+def select_locale() -> Locale:
     """Pick the language: ?lang=, then the user's choice, then the cookie, then the default."""
+    return _locale(_language())
+
+
+@cache
+def _locale(language: str) -> Locale:
+    # parsed once per process: Flask-Babel would parse the code again in every request
+    return Locale.parse(language)
+
+
+def _language() -> str:
+    """Return the code of the language picked for this request."""
     languages = current_app.config["LANGUAGES"]
     if not request:
         return current_app.config["BABEL_DEFAULT_LOCALE"]

@@ -49,7 +49,11 @@ staff_drafts_blueprint = Blueprint("staff_drafts", __name__, url_prefix="/staff"
 
 
 def _public_draft(slug: str) -> Draft:
-    draft = services.draft_by_slug(slug)
+    return _visible(services.draft_by_slug(slug))
+
+
+def _visible(draft: Draft | None) -> Draft:
+    """Return the draft if the public (or, before publication, staff) may see it; else 404."""
     if draft is None:
         abort(404)
     if not draft.is_public and not (current_user.is_authenticated and current_user.is_staff):
@@ -110,14 +114,12 @@ def draft_comments(slug: str):
 @limiter.limit("30/minute;300/hour", methods=["POST"])
 @limiter.limit("30/minute;300/hour", methods=["POST"], key_func=account_or_address)
 def comment(slug: str):
-    draft = _public_draft(slug)
     anchor = request.values.get("clause", "")
-    unit = None
-    if anchor:
-        unit = services.clause_by_anchor(draft.current_version, anchor)
-        # A POST keeps what was typed and explains; only a link to a chapter's form is wrong.
-        if unit is None or (request.method == "GET" and not unit.is_commentable):
-            abort(404)
+    draft, unit = services.draft_with_unit(slug, anchor)
+    draft = _visible(draft)
+    # A POST keeps what was typed and explains; only a link to a chapter's form is wrong.
+    if anchor and (unit is None or (request.method == "GET" and not unit.is_commentable)):
+        abort(404)
     user = current_user if current_user.is_authenticated else None
     if user is None and not draft.allow_guests:
         flash(_("Log in to comment on this draft."), "info")

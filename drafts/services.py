@@ -9,7 +9,7 @@ from datetime import datetime
 from functools import cached_property
 
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -254,10 +254,28 @@ def public_drafts() -> list[Draft]:
     ))
 
 
+# Statements of the hottest paths are built once: building one costs about as much CPU as
+# running it on SQLite (docs/benchmarks.md, intake).
+_DRAFT_BY_SLUG = select(Draft).where(Draft.slug == bindparam("slug")).options(
+    joinedload(Draft.current_version).defer(DraftVersion.source_text))
+_DRAFT_WITH_UNIT = (
+    select(Draft, Clause)
+    .outerjoin(Clause, and_(Clause.version_id == Draft.current_version_id,
+                            Clause.anchor == bindparam("anchor")))
+    .where(Draft.slug == bindparam("slug"))
+)
+
+
 def draft_by_slug(slug: str) -> Draft | None:
     """Return the draft with its current version (every page of a draft reads it)."""
-    return db.session.scalar(select(Draft).where(Draft.slug == slug).options(
-        joinedload(Draft.current_version).defer(DraftVersion.source_text)))
+    return db.session.scalar(_DRAFT_BY_SLUG, {"slug": slug})
+
+
+def draft_with_unit(slug: str, anchor: str) -> tuple[Draft | None, Clause | None]:
+    """Return the draft and the clause of its current version that `anchor` names, in one
+    query; the clause is None when the anchor is empty or names nothing."""
+    row = db.session.execute(_DRAFT_WITH_UNIT, {"slug": slug, "anchor": anchor}).first()
+    return (row[0], row[1]) if row is not None else (None, None)
 
 
 # --- the clause tree ----------------------------------------------------------------------
@@ -424,8 +442,11 @@ def submit_comment(
     return comment, True
 
 
+_COMMENT_BY_KEY = select(Comment).where(Comment.submission_key == bindparam("key"))
+
+
 def comment_by_submission_key(key: str) -> Comment | None:
-    return db.session.scalar(select(Comment).where(Comment.submission_key == key))
+    return db.session.scalar(_COMMENT_BY_KEY, {"key": key})
 
 
 def is_duplicate_submission(error: IntegrityError) -> bool:
