@@ -24,6 +24,8 @@ from pathlib import Path
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import joinedload
 
@@ -38,6 +40,8 @@ PERSONAL_EXPORT_ACTIONS = ("comments.export", "opinions.export", "registrations.
 RECORD_STATUSES = ("held", "record_review", "closed")
 #: default days after a draft's adoption before contact data is erased
 DEFAULT_RETENTION_DAYS = 365
+#: the name a deleted account's registration keeps in the hearing record
+DELETED_SPEAKER = _l("Speaker (account deleted)")
 
 
 class PrivacyError(ValueError):
@@ -201,10 +205,10 @@ def deletion_refusal(user: User) -> str | None:
     return None
 
 
-def _neutral(message: str) -> str:
+def _neutral(message: LazyString) -> str:
     """Return a stored placeholder in the site's language: records are kept in it."""
     with force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE", "zh")):
-        return _(message)
+        return str(message)
 
 
 def delete_account(user: User, password: str, *, now: datetime | None = None) -> Deletion:
@@ -242,7 +246,7 @@ def delete_account(user: User, password: str, *, now: datetime | None = None) ->
             SpeakerRegistration.user_id == user.id)).all():
         hearing_ids.add(registration.hearing_id)
         if registration.hearing.status in RECORD_STATUSES:
-            registration.name = _neutral("Speaker (account deleted)")
+            registration.name = _neutral(DELETED_SPEAKER)
             registration.representative = registration.phone = registration.email = ""
             registration.expertise = ""
             renamed.add(registration.id)
@@ -282,7 +286,7 @@ def delete_account(user: User, password: str, *, now: datetime | None = None) ->
         if payload.get("editor_id") == user.id:
             payload["editor"], changed = "", True
         if payload.get("speaker_id") in renamed:
-            payload["speaker"], changed = _neutral("Speaker (account deleted)"), True
+            payload["speaker"], changed = _neutral(DELETED_SPEAKER), True
         if changed:
             event.payload = payload
 
