@@ -1,8 +1,8 @@
 """Load shedding: each process works on at most `MAX_INFLIGHT` requests at once and answers
 the excess at once with 503 and Retry-After, instead of queueing them until clients time out.
 
-The bound is per process: a gevent worker accepts every connection and would otherwise run a
-thousand requests side by side, each finishing a thousand times later. A rejected request
+The bound is per process: a gevent worker accepts every connection and would otherwise queue a
+thousand requests for the CPU, each answered a thousand requests later. A rejected request
 costs no database work: it is answered before the session, the account or the rate limiter
 is looked at, in the language of `?lang=` or the language cookie. Socket.IO's long-polling
 requests and static files are not counted: they are held open or cost nothing.
@@ -10,12 +10,16 @@ requests and static files are not counted: they are held open or cost nothing.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
+import time
+from collections.abc import Callable, Iterable
 
-from flask import Flask, Response, g, jsonify, render_template, request
+from flask import Flask, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from werkzeug.wrappers import Request
 
 from app.i18n import LANGUAGE_COOKIE
 
@@ -47,44 +51,64 @@ class InFlight:
             self.count -= 1
 
 
-def busy_response(app: Flask) -> Response:
-    """Return the 503 answer, in the language the request asks for without an account."""
-    language = request.args.get("lang") or request.cookies.get(LANGUAGE_COOKIE)
-    if language not in app.config["LANGUAGES"]:
-        language = app.config["BABEL_DEFAULT_LOCALE"]
-    retry = app.config["SHED_RETRY_AFTER"]
-    with force_locale(language):
-        message = _("The service is busy. Please try again in a moment.")
-        if request.path.startswith("/api/") or \
-                request.accept_mimetypes.best == "application/json":
-            response = jsonify({"error": {"code": 503, "message": message}})
-        else:
-            response = Response(render_template("busy.html", message=message, language=language,
-                                                retry=retry), mimetype="text/html")
-    response.status_code = 503
-    response.headers["Retry-After"] = str(retry)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+class Shedder:
+    """WSGI middleware in front of the Flask application: count requests in and out, and
+    answer those beyond the bound with a page rendered once per language, so a rejection
+    costs no session, account, rate-limit or template work."""
+
+    def __init__(self, app: Flask, inner: Callable) -> None:
+        self.app = app
+        self.inner = inner
+        self.inflight = InFlight(app.config["MAX_INFLIGHT"])
+        self._bodies: dict[tuple[str, bool], bytes] = {}
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if environ.get("PATH_INFO", "").startswith(EXEMPT_PREFIXES):
+            return self.inner(environ, start_response)
+        if not self.inflight.enter():
+            return self.busy(environ, start_response)
+        try:
+            # Under gevent a request on SQLite runs to its end without yielding, so requests
+            # waiting for the CPU are greenlets that have not reached this point and the count
+            # would never pass 1. Yielding once here lets every request ready to run count
+            # itself in first: the count is then the backlog. Elsewhere it releases the GIL.
+            time.sleep(0)
+            return self.inner(environ, start_response)
+        finally:
+            self.inflight.leave()
+
+    def busy(self, environ: dict, start_response: Callable) -> list[bytes]:
+        """Answer 503 with Retry-After, in the language of ?lang= or the language cookie."""
+        request = Request(environ, populate_request=False, shallow=True)
+        language = request.args.get("lang") or request.cookies.get(LANGUAGE_COOKIE)
+        if language not in self.app.config["LANGUAGES"]:
+            language = self.app.config["BABEL_DEFAULT_LOCALE"]
+        as_json = request.path.startswith("/api/") or \
+            request.accept_mimetypes.best == "application/json"
+        key = (language, as_json)
+        if key not in self._bodies:
+            self._bodies[key] = self._render(language, as_json)
+        start_response("503 Service Unavailable", [
+            ("Content-Type", "application/json" if as_json else "text/html; charset=utf-8"),
+            ("Content-Length", str(len(self._bodies[key]))),
+            ("Retry-After", str(self.app.config["SHED_RETRY_AFTER"])),
+            ("Cache-Control", "no-store")])
+        return [self._bodies[key]]
+
+    def _render(self, language: str, as_json: bool) -> bytes:
+        with self.app.test_request_context(f"/?lang={language}"), force_locale(language):
+            message = _("The service is busy. Please try again in a moment.")
+            if as_json:
+                return json.dumps({"error": {"code": 503, "message": message}},
+                                  ensure_ascii=False).encode()
+            return render_template("busy.html", message=message,
+                                   retry=self.app.config["SHED_RETRY_AFTER"]).encode()
 
 
 def init_app(app: Flask) -> None:
-    """Count requests in and out; answer 503 beyond the bound."""
+    """Put the shedder in front of the application."""
     app.config.setdefault("MAX_INFLIGHT", int(os.environ.get("MINYI_MAX_INFLIGHT") or 32))
     app.config.setdefault("SHED_RETRY_AFTER", int(os.environ.get("MINYI_SHED_RETRY_AFTER") or 2))
-    inflight = app.extensions["minyi_inflight"] = InFlight(app.config["MAX_INFLIGHT"])
-
-    def shed():
-        if request.path.startswith(EXEMPT_PREFIXES):
-            return None
-        if not inflight.enter():
-            return busy_response(app)
-        g.minyi_counted = True
-        return None
-
-    def release(_error: BaseException | None) -> None:
-        if g.pop("minyi_counted", False):
-            inflight.leave()
-
-    # first of all the before-request functions, so a rejection costs no rate-limit lookup
-    app.before_request_funcs.setdefault(None, []).insert(0, shed)
-    app.teardown_request(release)
+    shedder = Shedder(app, app.wsgi_app)
+    app.extensions["minyi_inflight"] = shedder.inflight
+    app.wsgi_app = shedder  # type: ignore[method-assign]
