@@ -16,6 +16,7 @@ from playwright.sync_api import Page, expect
 
 from app.demo import DRAFT_SLUG
 from app.demo.hearing import HEARING_SLUG
+from app.demo.live_notes import FINISHED_SLUG
 
 from .conftest import axe_violations, describe, tab_to
 
@@ -23,6 +24,7 @@ STAFF = "staff@demo.minyi"
 CITIZEN = "citizen1@demo.minyi"
 #: a demo account with no speaker registration, to see the empty registration form
 NEWCOMER = "deputy2@demo.minyi"
+DEPUTY = "deputy1@demo.minyi"
 DRAFT = f"/drafts/{DRAFT_SLUG}"
 LANG_ATTRIBUTE = {"zh": "zh-Hans", "en": "en"}
 
@@ -31,6 +33,12 @@ def submit_empty(page: Page) -> None:
     """Send the form without filling it in, so that its errors are shown."""
     page.get_by_role("main").locator("button[type=submit]").last.click()
     expect(page.get_by_role("alert")).to_be_visible()
+
+
+def open_tables(page: Page) -> None:
+    """Open the tables under the charts, so that they are checked too."""
+    for summary in page.locator("details.chart-numbers > summary").all():
+        summary.click()
 
 
 #: name: (account or None, path, what to do on the page before checking it)
@@ -53,6 +61,19 @@ PAGES: dict[str, tuple[str | None, str, Callable[[Page], None] | None]] = {
     "staff-hearings": (STAFF, "/staff/hearings/", None),
     "staff-hearing": (STAFF, f"/staff/hearings/{HEARING_SLUG}", None),
     "selection": (STAFF, f"/staff/hearings/{HEARING_SLUG}/registrations", None),
+    "statistics": (None, f"{DRAFT}/statistics", open_tables),
+    "feedback": (None, f"{DRAFT}/feedback", open_tables),
+    "versions": (None, f"{DRAFT}/versions", None),
+    "compare": (None, f"{DRAFT}/compare", None),
+    "staff-compare": (STAFF, f"/staff/drafts/{DRAFT_SLUG}/compare?changed=1", None),
+    "workspace": (STAFF, f"/staff/drafts/{DRAFT_SLUG}/opinions", open_tables),
+    "opinion": (STAFF, "/staff/opinions/19", None),
+    "report": (STAFF, f"/staff/drafts/{DRAFT_SLUG}/report", None),
+    "search-results": (None, "/search?q=可拆卸蓄电池", None),
+    "live": (DEPUTY, f"/hearings/{FINISHED_SLUG}/live", None),
+    "record": (CITIZEN, f"/hearings/{FINISHED_SLUG}/record", None),
+    "account": (CITIZEN, "/account", None),
+    "reset-password": (None, "/reset", None),
 }
 
 
@@ -154,6 +175,11 @@ def test_the_comment_form_can_be_corrected_with_the_keyboard(new_page, demo_serv
     (None, f"/hearings/{HEARING_SLUG}"),
     (NEWCOMER, f"/hearings/{HEARING_SLUG}/register"),
     (STAFF, f"/staff/hearings/{HEARING_SLUG}/registrations"),
+    (None, f"{DRAFT}/statistics"),
+    (None, f"{DRAFT}/feedback"),
+    (None, f"{DRAFT}/compare"),
+    (STAFF, f"/staff/drafts/{DRAFT_SLUG}/opinions"),
+    (None, "/search?q=可拆卸蓄电池"),
 ])
 def test_usable_at_320_pixels_without_scrolling_sideways(new_page, demo_server, account, path):
     page = new_page(as_user=account, viewport={"width": 320, "height": 640})
