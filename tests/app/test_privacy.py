@@ -208,6 +208,8 @@ def test_deleting_an_account_erases_it_and_keeps_the_comments_anonymised(
     assert translated("Former participant") in page
     english = client.get(f"/drafts/{draft.slug}/clauses/art-6?lang=en").get_data(as_text=True)
     assert "Former participant" in english
+    [listed] = client.get(f"/api/v1/drafts/{draft.slug}/comments").get_json()["comments"]
+    assert (listed["body"], listed["author"]) == ("建议增加充电桩。", "已注销用户")
     # logged out here and in every other browser
     assert client.get("/account").status_code in (302, 401)
     assert other_browser.get("/account").status_code in (302, 401)
