@@ -111,23 +111,28 @@ def cached_folder(key: str, build: Callable[[Path], dict]) -> tuple[Path, dict, 
     return folder, json.loads(meta_path.read_text()), seconds
 
 
-def bench_app(data_dir: Path, database: Path | None = None) -> Flask:
-    """Create the application on a data folder (and optionally a database file elsewhere)."""
+def bench_app(data_dir: Path, database: Path | str | None = None) -> Flask:
+    """Create the application on a data folder (and optionally a database elsewhere: a SQLite
+    file, or a database URL such as postgresql://…)."""
     from app import create_app
 
     config: dict[str, Any] = {"DATA_DIR": str(data_dir), "SECRET_KEY": "minyi-benchmark",
                               "SEARCH_INDEXER_THREAD": False, "RATELIMIT_ENABLED": False}
-    if database is not None:
+    if isinstance(database, str):
+        config["SQLALCHEMY_DATABASE_URI"] = database
+    elif database is not None:
         config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{database}"
     return create_app(config)
 
 
 @contextmanager
-def new_database(folder: Path, users: int, rng: random.Random) -> Iterator[tuple[Any, Any]]:
-    """Migrate a new SQLite database in `folder` (as `minyi db upgrade` does) with `users`
-    public accounts (user1@example.org …), one staff account and the fictional draft open
-    for comment; yield the draft and the staff account inside the application context, then
-    commit and fold the write-ahead log into the file."""
+def new_database(folder: Path, users: int, rng: random.Random,
+                 url: str | None = None) -> Iterator[tuple[Any, Any]]:
+    """Migrate a new SQLite database in `folder` (or the empty database at `url`) as
+    `minyi db upgrade` does, with `users` public accounts (user1@example.org …), one staff
+    account and the fictional draft open for comment; yield the draft and the staff account
+    inside the application context, then commit (and fold SQLite's write-ahead log into the
+    file)."""
     from flask_migrate import upgrade
     from sqlalchemy import text
 
@@ -136,7 +141,7 @@ def new_database(folder: Path, users: int, rng: random.Random) -> Iterator[tuple
     from app.models import utcnow
     from drafts import services
 
-    app = bench_app(folder)
+    app = bench_app(folder, url)
     with app.app_context():
         upgrade()
         add_users(users, rng)
@@ -152,7 +157,8 @@ def new_database(folder: Path, users: int, rng: random.Random) -> Iterator[tuple
         db.session.commit()
         yield draft, staff
         db.session.commit()
-        db.session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        if url is None:
+            db.session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
         db.session.remove()
         db.engine.dispose()
 

@@ -58,11 +58,17 @@ def test_intake_accepts_comments_over_http_and_loses_none(tmp_path):
     assert figures["comments_per_s"] > 0
     assert figures["ratio"] > 0
     assert 0 < figures["p50_ms"] <= figures["p99_ms"]
-    row = figures["workers"][figures["worker"]]
-    assert row["accepted"] > 0
-    assert row["baseline_comments_per_s"] > 0
-    assert row["baseline_lost"] == row["baseline_errors"] == 0
+    assert figures["worker"] == "sqlite gthread"
+    assert set(figures["workers"]) == {"sqlite gthread", "postgres gthread"}
+    assert {name: row["goal_comments_per_s"] for name, row in figures["best"].items()} == {
+        "sqlite": 500, "postgres": 300}
+    for row in figures["workers"].values():
+        assert row["accepted"] > 0 and row["lost"] == row["errors"] == 0
+        assert row["server_cpu_ms_per_comment"] > 0 and row["client_cpu_ms_per_comment"] > 0
+        assert row["baseline_comments_per_s"] > 0
+        assert row["baseline_lost"] == row["baseline_errors"] == 0
     assert "load generator" in output
+    assert "seeded a PostgreSQL database" in output
 
 
 def test_diff_aligns_the_real_pairs_and_scores_the_synthetic_edits(tmp_path):
