@@ -17,6 +17,7 @@ query that names the draft return all of them.
 
 from __future__ import annotations
 
+import bisect
 import html
 import math
 import os
@@ -24,6 +25,7 @@ import re
 import threading
 import time
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -35,6 +37,7 @@ from whoosh import query as Q
 from whoosh import sorting
 from whoosh.codec import whoosh3
 from whoosh.fields import DATETIME, ID, NUMERIC, STORED, TEXT, Schema
+from whoosh.idsets import BitSet, DocIdSet
 from whoosh.index import LockError
 from whoosh.writing import CLEAR
 
@@ -545,6 +548,92 @@ class SearchResult:
     per_page: int
     pages: int
     facets: dict[str, dict[Any, int]] = field(default_factory=dict)
+    #: False when ``total`` and the facet counts are estimates (more than
+    #: EXACT_COUNT_LIMIT matches): shown as "about N"
+    exact: bool = True
+
+
+# ---------------------------------------------------------------------------
+# Counting
+
+#: up to this many matches a query is counted exactly (and its facets too); beyond it both
+#: are estimated from the first matches, so that the top ten need not visit every match
+EXACT_COUNT_LIMIT = 2000
+#: filter document sets kept per index (one per segment and filter)
+_FILTER_CACHE_SIZE = 256
+
+
+class _SegmentedDocs(DocIdSet):
+    """The documents a filter allows, kept per segment: a segment never gains documents, so
+    its set stays valid until the segment is merged away (a document deleted later is still
+    in the set, but deleted documents never reach the filter)."""
+
+    def __init__(self, offsets: list[int], sets: list[Any]):
+        self.offsets = offsets
+        self.sets = sets
+
+    def __contains__(self, docnum: int) -> bool:
+        i = bisect.bisect_right(self.offsets, docnum) - 1
+        return i >= 0 and (docnum - self.offsets[i]) in self.sets[i]
+
+    def __len__(self) -> int:
+        return sum(len(s) for s in self.sets)
+
+    def __iter__(self):
+        for offset, docs in zip(self.offsets, self.sets, strict=True):
+            for docnum in docs:
+                yield offset + docnum
+
+
+def _first_matches(searcher, match, allow, limit: int) -> tuple[list[int], bool]:
+    """Return the first ``limit`` allowed matches in index order, and whether that is all."""
+    found: list[int] = []
+    for docnum in searcher.docs_for_query(match):
+        if allow is None or docnum in allow:
+            if len(found) == limit:
+                return found, False
+            found.append(docnum)
+    return found, True
+
+
+def _estimate_total(searcher, match, allow, sample: list[int]) -> int:
+    """Extrapolate the matches seen in the first part of the index to all of it, capped by
+    Whoosh's upper bound (the rarest term's document frequency, before filtering)."""
+    seen_docs = sample[-1] + 1
+    estimate = len(sample) * searcher.doc_count_all() / seen_docs
+    bound = match.estimate_size(searcher.reader())
+    return max(len(sample), min(round(estimate), bound))
+
+
+def _facet_counts(searcher, docnums: list[int], total: int) -> dict[str, dict[Any, int]]:
+    """Facet counts over ``docnums``, scaled to ``total`` when those are a sample."""
+    scale = total / len(docnums) if docnums else 0
+    subsearchers = searcher.subsearchers or [(searcher, 0)]
+    offsets = [offset for _sub, offset in subsearchers]
+    counts: dict[str, dict[Any, int]] = {name: {} for name in _FACET_SOURCES}
+    columns: dict[tuple[int, str], Any] = {}
+    for docnum in docnums:
+        i = bisect.bisect_right(offsets, docnum) - 1
+        reader = subsearchers[i][0].reader()
+        for name, source in _FACET_SOURCES.items():
+            if (i, source) not in columns:
+                columns[i, source] = (reader.column_reader(source)
+                                      if reader.has_column(source) else None)
+            column = columns[i, source]
+            try:
+                key = column[docnum - offsets[i]] if column is not None else None
+            except IndexError:  # a column stops at the last document that has a value
+                key = None
+            if isinstance(key, bytes):
+                key = key.decode("utf-8")
+            if key is None or key == "":
+                continue
+            counts[name][key] = counts[name].get(key, 0) + 1
+    return {
+        name: {(int(key) if name in _KEYED_IDS else key): max(1, round(n * scale))
+               for key, n in values.items()}
+        for name, values in counts.items()
+    }
 
 
 # ---------------------------------------------------------------------------
@@ -575,6 +664,12 @@ class SearchIndex:
         self.lock_timeout = lock_timeout
         self.snippet_chars = snippet_chars
         self._lock = _write_lock(path)
+        # one searcher per thread, reopened when the index changes (not Whoosh's refresh():
+        # it reuses the reader of a segment whose deletions changed, deletions included)
+        self._local = threading.local()
+        self._searchers: list[Any] = []
+        self._guard = threading.Lock()
+        self._filters: OrderedDict[tuple[str, str], Any] = OrderedDict()
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -599,7 +694,49 @@ class SearchIndex:
         return cls(ix, path, **kwargs)
 
     def close(self) -> None:
+        with self._guard:
+            for searcher in self._searchers:
+                searcher.close()
+            self._searchers.clear()
+            self._filters.clear()
         self._ix.close()
+
+    def _searcher(self):
+        """This thread's searcher, brought up to date with the index."""
+        searcher = getattr(self._local, "searcher", None)
+        if searcher is not None and searcher.up_to_date():
+            return searcher
+        fresh = self._ix.searcher()
+        with self._guard:
+            if searcher is not None and searcher in self._searchers:
+                self._searchers.remove(searcher)
+                searcher.close()
+            self._searchers.append(fresh)
+        self._local.searcher = fresh
+        return fresh
+
+    def _allowed(self, searcher, flt) -> _SegmentedDocs:
+        """The documents ``flt`` allows, from the cache per segment where possible."""
+        key = repr(flt)
+        subsearchers = searcher.subsearchers or [(searcher, 0)]
+        offsets, sets = [], []
+        for sub, offset in subsearchers:
+            reader = sub.reader()
+            segment = reader.segment() if hasattr(reader, "segment") else None
+            cache_key = (segment.segment_id() if segment is not None else "", key)
+            with self._guard:
+                docs = self._filters.get(cache_key)
+                if docs is not None:
+                    self._filters.move_to_end(cache_key)
+            if docs is None or segment is None:
+                docs = BitSet(sub.docs_for_query(flt), size=reader.doc_count_all())
+                with self._guard:
+                    self._filters[cache_key] = docs
+                    while len(self._filters) > _FILTER_CACHE_SIZE:
+                        self._filters.popitem(last=False)
+            offsets.append(offset)
+            sets.append(docs)
+        return _SegmentedDocs(offsets, sets)
 
     def __enter__(self) -> SearchIndex:
         return self
@@ -753,39 +890,40 @@ class SearchIndex:
         ranking = _ranking_query(ast)
         final = Q.AndMaybe(match, ranking) if ranking is not None else match
         flt = self._filter_query(types, filters, include_staff, user_id, date_from, date_to)
-        kwargs: dict[str, Any] = {"filter": flt, "limit": page * per_page}
-        if facets:
-            kwargs["groupedby"] = {f: sorting.FieldFacet(f) for f in _FACET_SOURCES.values()}
-            kwargs["maptype"] = sorting.Count
+        patterns = _highlight_patterns(ast)
+        searcher = self._searcher()
+        allow = self._allowed(searcher, flt)
+        # Count by walking the matches, at most EXACT_COUNT_LIMIT of them; the facets are
+        # counted over the same documents. Past the limit both are estimates.
+        sample, exhausted = _first_matches(searcher, match, allow, EXACT_COUNT_LIMIT)
+        if exhausted:
+            total = len(sample)
+        else:
+            total = _estimate_total(searcher, match, allow, sample)
+        counted = _facet_counts(searcher, sample, total) if facets else {}
+        kwargs: dict[str, Any] = {"filter": allow, "limit": page * per_page, "terms": False}
         if sort == "date":
             kwargs["sortedby"] = sorting.FieldFacet("created_ts", reverse=True)
-        patterns = _highlight_patterns(ast)
-        with self._ix.searcher() as searcher:
-            results = searcher.search(final, **kwargs)
-            total = len(results)
-            counted = {}
-            for name, facet_field in _FACET_SOURCES.items() if facets else ():
-                counts = {}
-                for key, count in results.groups(facet_field).items():
-                    if isinstance(key, bytes):
-                        key = key.decode("utf-8")
-                    if key is None or key == "":
-                        continue
-                    counts[int(key) if name in _KEYED_IDS else key] = count
-                counted[name] = counts
-            hits = []
-            for hit in results[(page - 1) * per_page : page * per_page]:
-                data = dict.fromkeys(_STORED_FIELDS)
-                data.update(hit.fields())
-                data["score"] = hit.score if sort == "relevance" else None
-                body = data.get("body", "")
-                title = data.get("title", "")
-                data["highlight"] = make_snippet(
-                    body, _match_spans(body, patterns), max_chars=self.snippet_chars
-                )
-                data["title_highlight"] = make_snippet(
-                    title, _match_spans(title, patterns), whole=True
-                )
-                hits.append(data)
+        # no count here: with a top-N collector Whoosh may skip whole blocks of postings
+        # whose best possible score cannot reach the N-th hit (block-quality skipping)
+        results = searcher.search(final, **kwargs)
+        hits = []
+        for hit in results[(page - 1) * per_page : page * per_page]:
+            data = dict.fromkeys(_STORED_FIELDS)
+            data.update(hit.fields())
+            data["score"] = hit.score if sort == "relevance" else None
+            body = data.get("body", "")
+            title = data.get("title", "")
+            data["highlight"] = make_snippet(
+                body, _match_spans(body, patterns), max_chars=self.snippet_chars
+            )
+            data["title_highlight"] = make_snippet(
+                title, _match_spans(title, patterns), whole=True
+            )
+            hits.append(data)
+        exact = exhausted
+        if not exact and results.scored_length() < page * per_page:
+            # fewer hits than asked for: every match was collected, so the count is known
+            total, exact = results.scored_length(), True
         pages = math.ceil(total / per_page) if total else 0
-        return SearchResult(hits, total, page, per_page, pages, counted)
+        return SearchResult(hits, total, page, per_page, pages, counted, exact=exact)
