@@ -53,6 +53,8 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY: bool = True
     REMEMBER_COOKIE_SAMESITE: str = "Lax"
     RATELIMIT_ENABLED: bool = _bool(os.environ.get("MINYI_RATELIMIT"), True)
+    #: reverse proxies in front of the server whose X-Forwarded-For/-Proto/-Host are trusted
+    PROXY_HOPS: int = int(os.environ.get("MINYI_PROXY_HOPS", "0"))
     RATELIMIT_HEADERS_ENABLED: bool = True
     TESTING: bool = False
 

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from flask import Flask, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Request
 
 from app.i18n import LANGUAGE_COOKIE
@@ -106,9 +107,16 @@ class Shedder:
 
 
 def init_app(app: Flask) -> None:
-    """Put the shedder in front of the application."""
+    """Put the shedder in front of the application, and behind `PROXY_HOPS` trusted proxies
+    take the client's address and scheme from their X-Forwarded headers."""
     app.config.setdefault("MAX_INFLIGHT", int(os.environ.get("MINYI_MAX_INFLIGHT") or 32))
     app.config.setdefault("SHED_RETRY_AFTER", int(os.environ.get("MINYI_SHED_RETRY_AFTER") or 2))
     shedder = Shedder(app, app.wsgi_app)
     app.extensions["minyi_inflight"] = shedder.inflight
     app.wsgi_app = shedder  # type: ignore[method-assign]
+    hops = app.config.get("PROXY_HOPS", 0)
+    if hops:
+        # behind nginx every client would otherwise have the proxy's address, and share
+        # one rate-limit counter
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops,  # type: ignore[method-assign]
+                                x_host=hops)

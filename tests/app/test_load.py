@@ -52,3 +52,24 @@ def test_no_bound_when_the_setting_is_zero():
     inflight = InFlight(0)
     assert all(inflight.enter() for _ in range(1000))
     assert inflight.shed == 0
+
+
+def test_behind_a_trusted_proxy_the_client_address_comes_from_x_forwarded_for(app, client):
+    from flask import request
+    from flask_limiter.util import get_remote_address
+
+    from app.load import init_app
+
+    seen = []
+
+    @app.get("/tests/address")
+    def address():
+        seen.append((get_remote_address(), request.scheme))
+        return "ok"
+
+    forwarded = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
+    client.get("/tests/address", headers=forwarded)
+    app.config["PROXY_HOPS"] = 1
+    init_app(app)
+    client.get("/tests/address", headers=forwarded)
+    assert seen == [("127.0.0.1", "http"), ("203.0.113.9", "https")]
