@@ -9,6 +9,7 @@ from flask import current_app
 from flask_babel import get_locale
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import _FlaskFormCSRF
+from wtforms import Form as WTForm
 from wtforms.csrf.core import CSRFTokenField
 from wtforms.fields.choices import SelectChoice
 from wtforms.fields.simple import HiddenField
@@ -65,4 +66,13 @@ class Form(FlaskForm):
         def get_translations(self, form):
             if not current_app.config.get("WTF_I18N_ENABLED", True):
                 return super().get_translations(form)
+            return wtforms_translations()
+
+
+class SubForm(WTForm):
+    """A form nested in another (FormField): no CSRF token of its own, and WTForms' built-in
+    messages in the request's language like the outer form's."""
+
+    class Meta:
+        def get_translations(self, form):
             return wtforms_translations()

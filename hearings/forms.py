@@ -10,7 +10,6 @@ from wtforms import (
     DateTimeLocalField,
     EmailField,
     FieldList,
-    Form,
     FormField,
     HiddenField,
     IntegerField,
@@ -33,7 +32,7 @@ from wtforms.validators import (
 )
 
 from app.abuse import Honeypot
-from app.forms import choices
+from app.forms import SubForm, choices
 from hearings.models import Hearing
 
 POSITION_LABELS = {
@@ -94,7 +93,7 @@ def lines(text: str | None) -> list[str]:
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
 
 
-class QuestionForm(Form):
+class QuestionForm(SubForm):
     """One question to be heard (a sub-form: the outer form carries the CSRF token)."""
 
     text = TextAreaField(_l("Question"), validators=[Length(max=2000)])
@@ -282,7 +281,7 @@ class FilterForm(FlaskForm):
         self.region.choices = choices([("", _l("All"))] + [(r, r) for r in regions])
 
 
-class SpeakerSlotForm(Form):
+class SpeakerSlotForm(SubForm):
     """One speaker's place and time in the running order."""
 
     registration_id = HiddenField()
