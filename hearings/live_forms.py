@@ -14,7 +14,14 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+)
 
 from app.forms import choices
 from hearings.live import MAX_EXTENSION_SECONDS, MAX_NOTE_LENGTH
@@ -99,7 +106,8 @@ class DecisionForm(FlaskForm):
 class SuggestionForm(FlaskForm):
     """The hearing body's suggestion on one question, or overall."""
 
-    question_id = HiddenField()
+    #: a question's id, or empty for the overall suggestion; a database integer at most
+    question_id = HiddenField(validators=[Optional(), Regexp(r"^[0-9]{1,9}$")])
     body = TextAreaField(_l("Suggestion of the hearing body"),
                          validators=[Length(max=MAX_SUGGESTION)])
 
