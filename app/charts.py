@@ -34,7 +34,7 @@ class Size:
 #: small type for A4 pages
 PRINT = Size(bar=9, gap=6, label_width=150, width=470, font=8)
 #: on screen the SVG scales down to the column it is in (see .chart in the stylesheet)
-SCREEN = Size(bar=16, gap=8, label_width=180, width=480, font=13)
+SCREEN = Size(bar=16, gap=8, label_width=120, width=360, font=13)
 #: room after the longest bar for its number
 VALUE_ROOM = 40
 

@@ -289,3 +289,17 @@ def describe(violations: list[dict]) -> str:
         lines.append(f"{v['impact']} {v['id']}: {v['help']}")
         lines.extend(f"    {node}" for node in v["nodes"][:5])
     return "\n".join(lines)
+
+
+#: seconds a freshly started server may take to index the demo for search
+INDEX_TIMEOUT = 60
+
+
+def reload_until(page: Page, target: Locator, timeout: float = INDEX_TIMEOUT) -> None:
+    """Reload the page until `target` is on it: a server just started indexes the demo for
+    search in the background."""
+    deadline = time.monotonic() + timeout
+    while not target.count() and time.monotonic() < deadline:
+        page.wait_for_timeout(500)
+        page.reload()
+    expect(target.first).to_be_visible()

@@ -5,7 +5,6 @@ hearing; switch the language."""
 from __future__ import annotations
 
 import re
-import time
 from itertools import count
 
 from playwright.sync_api import Page, expect
@@ -13,12 +12,10 @@ from playwright.sync_api import Page, expect
 from app.demo import DRAFT_SLUG
 from app.demo.hearing import HEARING_SLUG
 
-from .conftest import tab_to
+from .conftest import reload_until, tab_to
 
 DRAFT_TITLE = "青禾市电动自行车停放充电管理条例（征求意见稿）"
 _people = count(1)
-#: seconds a freshly started server may take to index the demo for search
-INDEX_TIMEOUT = 60
 
 
 def register(page: Page, server, name: str) -> str:
@@ -145,12 +142,7 @@ def test_a_chinese_phrase_from_the_header_search_finds_the_clause_highlighted(ne
 
     expect(page).to_have_url(re.compile(r"/search\?q="))
     hit = page.get_by_role("main").get_by_role("listitem").filter(has_text="第十一条第一款第二项")
-    # a server just started indexes the demo in the background: ask again until it has
-    deadline = time.monotonic() + INDEX_TIMEOUT
-    while not hit.count() and time.monotonic() < deadline:
-        page.wait_for_timeout(500)
-        page.reload()
-    expect(hit.first).to_be_visible()
+    reload_until(page, hit)
     expect(hit.first.locator("mark")).to_have_text(["可拆卸蓄电池"])
     hit.first.get_by_role("link").first.click()
     expect(page.get_by_role("main")).to_contain_text("将符合国家标准的可拆卸蓄电池带入户内充电")

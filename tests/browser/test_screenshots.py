@@ -17,13 +17,14 @@ from playwright.sync_api import Page, expect
 
 from app.demo import DRAFT_SLUG
 from app.demo.hearing import HEARING_SLUG
+from app.demo.live_notes import FINISHED_SLUG
 
-from .conftest import REPO
+from .conftest import REPO, reload_until
 
 DRAFT = f"/drafts/{DRAFT_SLUG}"
 HEARING = f"/hearings/{HEARING_SLUG}"
 DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 375, "height": 760}
+PHONE = {"width": 390, "height": 844}
 #: the README's pictures stay small
 MAX_BYTES = 300 * 1024
 STAFF = "staff@demo.minyi"
@@ -40,6 +41,8 @@ class Shot:
     lang: str = "zh"
     #: the whole page rather than the first screen
     full_page: bool = False
+    #: text to wait for (reloading) before the picture is taken
+    wait_for: str | None = None
 
 
 SHOTS: dict[str, Shot] = {
@@ -57,6 +60,15 @@ SHOTS: dict[str, Shot] = {
                                    account=STAFF),
     "selection-desktop.png": Shot(f"/staff{HEARING}/registrations", DESKTOP, account=STAFF),
     "draft-english-phone.png": Shot(f"{DRAFT}#art-11", PHONE, lang="en"),
+    "statistics-desktop.png": Shot(f"{DRAFT}/statistics", DESKTOP, full_page=True),
+    "feedback-phone.png": Shot(f"{DRAFT}/feedback", PHONE),
+    "compare-desktop.png": Shot(f"{DRAFT}/compare?changed=1", DESKTOP),
+    "search-desktop.png": Shot("/search?q=可拆卸蓄电池", DESKTOP, wait_for="第十一条第一款第二项"),
+    "workspace-desktop.png": Shot(f"/staff/drafts/{DRAFT_SLUG}/opinions", DESKTOP,
+                                  account=STAFF),
+    "selection-phone.png": Shot(f"/staff{HEARING}/registrations#positions-chart-1", PHONE, account=STAFF),
+    "record-desktop.png": Shot(f"/hearings/{FINISHED_SLUG}/record", DESKTOP,
+                               account="citizen1@demo.minyi"),
 }
 
 
@@ -87,6 +99,8 @@ def test_screenshot(new_page, demo_server, folder: Path, name: str):
     page = new_page(as_user=shot.account, lang=shot.lang, viewport=shot.viewport)
     page.goto(demo_server(shot.path))
     expect(page.get_by_role("heading", level=1)).to_be_visible()
+    if shot.wait_for:
+        reload_until(page, page.get_by_role("main").get_by_text(shot.wait_for))
     fonts = heading_fonts(page)
     assert fonts and all("CJK" in font for font in fonts), fonts  # glyphs, not empty boxes
     assert page.evaluate("document.documentElement.scrollWidth") <= shot.viewport["width"]
