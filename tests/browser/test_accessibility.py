@@ -186,3 +186,18 @@ def test_usable_at_320_pixels_without_scrolling_sideways(new_page, demo_server, 
     page.goto(demo_server(path))
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 320, f"{path} is {width} px wide"
+
+
+def test_a_charts_figures_open_with_the_keyboard(new_page, demo_server):
+    page = new_page()
+    page.goto(demo_server(f"{DRAFT}/statistics"))
+    chart = page.get_by_role("figure", name="各章的意见数")
+    expect(chart.get_by_role("img")).to_have_attribute("aria-label",
+                                                       re.compile(r"^各章的意见数。第一章"))
+    table = chart.get_by_role("table")
+    expect(table).to_be_hidden()
+    tab_to(page, chart.locator("summary"))
+    assert focus_style(page)["outline"] != "none"
+    page.keyboard.press("Enter")
+    expect(table).to_be_visible()
+    expect(table.get_by_role("row")).to_have_count(1 + 6)  # the six chapters of the demo

@@ -66,7 +66,8 @@ SHOTS: dict[str, Shot] = {
     "search-desktop.png": Shot("/search?q=可拆卸蓄电池", DESKTOP, wait_for="第十一条第一款第二项"),
     "workspace-desktop.png": Shot(f"/staff/drafts/{DRAFT_SLUG}/opinions", DESKTOP,
                                   account=STAFF),
-    "selection-phone.png": Shot(f"/staff{HEARING}/registrations#positions-chart-1", PHONE, account=STAFF),
+    "selection-phone.png": Shot(f"/staff{HEARING}/registrations#positions-chart-1", PHONE,
+                                account=STAFF),
     "record-desktop.png": Shot(f"/hearings/{FINISHED_SLUG}/record", DESKTOP,
                                account="citizen1@demo.minyi"),
 }
