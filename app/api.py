@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, jsonify, request, url_for
 from flask_login import current_user
 
+from app.forms import MAX_DATABASE_ID, plain_number
 from app.masking import mask_personal_data
 from drafts import services
 from drafts.models import Comment, Draft, DraftVersion
@@ -121,11 +122,12 @@ def diff(slug: str):
     picked = []
     for name in ("from", "to"):
         raw = request.args.get(name, "").strip()
-        if not raw.isdigit():
+        number = plain_number(raw)
+        if number is None:
             return _error(400, _("Give “%(name)s” as a version number: 1, 2 …", name=name))
-        if int(raw) not in visible:
+        if number not in visible:
             return _error(404, _("This draft has no version %(n)s.", n=raw))
-        picked.append(visible[int(raw)])
+        picked.append(visible[number])
     old, new = picked
     if old.id == new.id:
         return _error(400, _("Choose two different versions."))
@@ -195,10 +197,10 @@ def openapi_document() -> dict:
                 "parameters": [
                     slug,
                     {"name": "from", "in": "query", "required": True,
-                     "schema": {"type": "integer", "minimum": 1},
+                     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_DATABASE_ID},
                      "description": "Sequence number of the earlier version (1, 2 …)"},
                     {"name": "to", "in": "query", "required": True,
-                     "schema": {"type": "integer", "minimum": 1},
+                     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_DATABASE_ID},
                      "description": "Sequence number of the later version"},
                 ],
                 "responses": {"200": {"description": "Comparison", "content": {
@@ -213,7 +215,8 @@ def openapi_document() -> dict:
                      "description": "Words, \"exact phrases\", OR, NOT, prefix*"},
                     {"name": "type", "in": "query", "schema": {
                         "enum": ["clause", "comment", "note"]}},
-                    *({"name": name, "in": "query", "schema": {"type": "integer"}}
+                    *({"name": name, "in": "query", "schema": {
+                        "type": "integer", "minimum": 0, "maximum": MAX_DATABASE_ID}}
                       for name in ("draft", "version", "clause")),
                     *({"name": name, "in": "query", "schema": {"type": "string"}}
                       for name in ("stance", "disposition", "region", "sector")),

@@ -76,3 +76,17 @@ class SubForm(WTForm):
     class Meta:
         def get_translations(self, form):
             return wtforms_translations()
+
+
+#: the largest value a database integer column holds (PostgreSQL's `integer`)
+MAX_DATABASE_ID = 2**31 - 1
+
+
+def plain_number(raw: str | None) -> int | None:
+    """Return the number written in ASCII digits, or None: `isdigit()` also accepts "²" and
+    "١٢", which `int()` refuses or reads, and a number beyond a database integer makes
+    PostgreSQL fail the query."""
+    raw = (raw or "").strip()
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_DATABASE_ID:
+        return None
+    return int(raw)

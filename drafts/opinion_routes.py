@@ -28,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db, limiter
+from app.forms import plain_number
 from app.permissions import role_required, staff_required
 from drafts import campaigns, feedback, opinions, report, services, versions
 from drafts.display import FragmentCache, concentration
@@ -67,7 +68,8 @@ def _clause(draft: Draft, value: str | None) -> Clause | None:
     """Return the clause of the draft a form chose by id, or None for the draft as a whole."""
     if not value:
         return None
-    clause = db.session.get(Clause, int(value)) if value.isdigit() else None
+    number = plain_number(value)
+    clause = db.session.get(Clause, number) if number is not None else None
     if clause is None or clause.version.draft_id != draft.id:
         abort(400)
     return clause

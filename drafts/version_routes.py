@@ -23,6 +23,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.extensions import db
+from app.forms import plain_number
 from app.permissions import staff_required
 from drafts import alignment, exports, services, versions
 from drafts.comparison import Comparison
@@ -50,9 +51,10 @@ def _sequence(name: str) -> int | None:
     raw = request.args.get(name, "").strip()
     if not raw:
         return None
-    if not raw.isdigit():
+    number = plain_number(raw)
+    if number is None:
         abort(400)
-    return int(raw)
+    return number
 
 
 def pick_versions(available: list[DraftVersion], current_id: int | None

@@ -15,6 +15,7 @@ from sqlalchemy.orm import joinedload
 
 from app import audit
 from app.extensions import db
+from app.forms import plain_number
 from app.models import User
 from drafts import comparison, services
 from drafts.alignment import Alignment, align
@@ -467,8 +468,9 @@ def earlier_comments(unit: Clause, version: DraftVersion, *, per_page: int = 20,
     stmt = (select(Comment).options(joinedload(Comment.author))
             .where(Comment.clause_id.in_([c.id for c in old]), Comment.status == "published")
             .order_by(Comment.id.desc()))
-    if cursor and cursor.isdigit():
-        stmt = stmt.where(Comment.id < int(cursor))
+    after = plain_number(cursor)
+    if after is not None:
+        stmt = stmt.where(Comment.id < after)
     rows = list(db.session.scalars(stmt.limit(per_page + 1)).unique())
     next_cursor = str(rows[per_page - 1].id) if len(rows) > per_page else None
     return EarlierComments(wordings, rows[:per_page], sum(c.comment_count for c in old),

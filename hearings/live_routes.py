@@ -22,6 +22,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app.extensions import db, socketio
+from app.forms import plain_number
 from app.models import User
 from drafts.models import Clause
 from hearings import live, pdf, record, report
@@ -186,11 +187,12 @@ def edit_note(slug: str, note_id: int):
     if not live.can_edit_note(current_user, note):
         abort(403)
     form = EditNoteForm()
-    if not form.validate_on_submit() or not form.revision.data.isdigit():
+    revision = plain_number(form.revision.data)
+    if not form.validate_on_submit() or revision is None:
         return _refused(hearing, ValueError(_("Write the new text.")))
     try:
         event = live.edit_note(note, current_user, form.body.data,
-                               base_revision=int(form.revision.data))
+                               base_revision=revision)
     except live.LiveError as error:
         return _refused(hearing, error)
     return _done(hearing, [event], _("The note is changed."), f"note-{note.id}")
@@ -328,8 +330,7 @@ def decide_correction(slug: str, correction_id: int):
         events = record.decide_correction(
             correction, current_user, accept=form.decision.data == "accept",
             response=form.response.data or "", body=form.body.data or "",
-            base_revision=int(form.revision.data) if (form.revision.data or "").isdigit()
-            else None)
+            base_revision=plain_number(form.revision.data))
     except record.RecordError as error:
         db.session.rollback()
         flash(str(error), "error")

@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, jsonify, render_template, request, url
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.forms import plain_number
 from drafts.forms import COMMENT_STATUS_LABELS, STANCE_LABELS
 from drafts.models import Clause, Comment
 from drafts.services import unit_label
@@ -124,9 +125,10 @@ def api_search():
         if not raw:
             continue
         if name.endswith("_id"):
-            if not raw.isdigit():
+            number = plain_number(raw)
+            if number is None:
                 return _api_error(400, _("“%(name)s” is a number.", name=param))
-            filters[name] = int(raw)
+            filters[name] = number
         else:
             filters[name] = raw
     page = args.get("page", 1, type=int)
