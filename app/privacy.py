@@ -219,12 +219,7 @@ def delete_account(user: User, password: str, *, now: datetime | None = None) ->
     (`remove_files`), so a failed commit leaves them in place.
     """
     from drafts.models import Comment
-    from hearings.models import (
-        HearingEvent,
-        HearingNote,
-        ObserverRegistration,
-        SpeakerRegistration,
-    )
+    from hearings.models import HearingNote, ObserverRegistration, SpeakerRegistration
     from hearings.services import statement_file
 
     refusal = deletion_refusal(user)
@@ -274,21 +269,8 @@ def delete_account(user: User, password: str, *, now: datetime | None = None) ->
         if note.id in private:
             db.session.delete(note)
     done.private_notes_removed = len(private)
-    # the live events keep a copy of each note and the names in it
-    for event in db.session.scalars(select(HearingEvent).where(
-            HearingEvent.hearing_id.in_(hearing_ids))).all() if hearing_ids else ():
-        payload = dict(event.payload or {})
-        changed = False
-        if payload.get("author_id") == user.id:
-            payload["author"], changed = "", True
-            if payload.get("id") in private or event.audience == f"private:{user.id}":
-                payload["body"] = ""
-        if payload.get("editor_id") == user.id:
-            payload["editor"], changed = "", True
-        if payload.get("speaker_id") in renamed:
-            payload["speaker"], changed = _neutral(DELETED_SPEAKER), True
-        if changed:
-            event.payload = payload
+    if hearing_ids:
+        _scrub_events(hearing_ids, user.id, private_notes=private, renamed_speakers=renamed)
 
     user.email = f"deleted-{user.id}@deleted.invalid"
     user.name = ""
@@ -304,6 +286,26 @@ def delete_account(user: User, password: str, *, now: datetime | None = None) ->
     details["files_removed"] = len(done.files_removed)
     audit.record(user, "account.delete", user, **details)
     return done
+
+
+def _scrub_events(hearing_ids: set[int], user_id: int, *, private_notes: set[int],
+                  renamed_speakers: set[int]) -> None:
+    """Blank the copies of the person's name (and private notes) in the live event log."""
+    from hearings.models import HearingEvent
+
+    for event in db.session.scalars(select(HearingEvent).where(
+            HearingEvent.hearing_id.in_(hearing_ids))):
+        payload = dict(event.payload or {})
+        if payload.get("author_id") == user_id:
+            payload["author"] = ""
+            if payload.get("id") in private_notes or event.audience == f"private:{user_id}":
+                payload["body"] = ""
+        if payload.get("editor_id") == user_id:
+            payload["editor"] = ""
+        if payload.get("speaker_id") in renamed_speakers:
+            payload["speaker"] = _neutral(DELETED_SPEAKER)
+        if payload != event.payload:
+            event.payload = payload
 
 
 def remove_files(deletion: Deletion) -> None:
