@@ -44,6 +44,8 @@ SIZES = {
 OVERLOAD = 2.0
 #: seconds a request may wait for its answer
 TIMEOUT_S = 10.0
+#: seconds a log-in or form read before the load may take
+SETUP_TIMEOUT_S = 120.0
 #: requests under way per process in the bounded server (the default of MINYI_MAX_INFLIGHT)
 BOUND = 32
 ANCHORS = ("art-3", "art-5", "art-18", "art-40", "art-41", "art-77", "art-90", "art-101")
@@ -103,14 +105,16 @@ async def _session(job: Job, email: str):
     session = aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=0), cookie_jar=aiohttp.CookieJar(unsafe=True),
         timeout=aiohttp.ClientTimeout(total=TIMEOUT_S))
-    page = await (await session.get(job.base + "/login")).text()
-    async with session.post(job.base + "/login", allow_redirects=False, data={
+    # setting up is not measured: a log-in hashes the password, slow on a busy machine
+    setup = aiohttp.ClientTimeout(total=SETUP_TIMEOUT_S)
+    page = await (await session.get(job.base + "/login", timeout=setup)).text()
+    async with session.post(job.base + "/login", allow_redirects=False, timeout=setup, data={
             "csrf_token": _CSRF.search(page).group(1), "email": email,
             "password": common.PASSWORD}) as answer:
         if answer.status != 302:
             raise RuntimeError(f"login of {email} answered {answer.status}")
     form = await (await session.get(
-        f"{job.base}/drafts/{common.DRAFT_SLUG}/comment?clause=art-3")).text()
+        f"{job.base}/drafts/{common.DRAFT_SLUG}/comment?clause=art-3", timeout=setup)).text()
     return session, _CSRF.search(form).group(1)
 
 
@@ -151,7 +155,7 @@ async def _load(job: Job) -> Tally:
     import random
 
     rng = random.Random(job.seed)
-    sessions = await asyncio.gather(*(_session(job, email) for email in job.emails))
+    sessions = [await _session(job, email) for email in job.emails]  # one log-in at a time
     tally = Tally()
     deadline = time.monotonic() + job.seconds
     if job.rate:
