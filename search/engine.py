@@ -20,13 +20,15 @@ from __future__ import annotations
 import bisect
 import html
 import math
+import multiprocessing
 import os
+import queue
 import re
 import threading
 import time
 import unicodedata
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
@@ -39,7 +41,7 @@ from whoosh.codec import whoosh3
 from whoosh.fields import DATETIME, ID, NUMERIC, STORED, TEXT, Schema
 from whoosh.idsets import BitSet, DocIdSet
 from whoosh.index import LockError
-from whoosh.writing import CLEAR
+from whoosh.writing import CLEAR, SegmentWriter
 
 from search.analysis import (
     CJK_RE,
@@ -636,6 +638,28 @@ def _facet_counts(searcher, docnums: list[int], total: int) -> dict[str, dict[An
     }
 
 
+def _load_part(ix, part, limitmb: int, rank_types: frozenset[str], messages,
+               number: int) -> None:
+    """In a forked process: write the documents of ``part`` into a segment of their own and
+    send it back (the parent holds the index's lock and commits)."""
+    try:
+        writer = SegmentWriter(ix, _lk=False, limitmb=limitmb)
+        added = 0
+        for doc in part(lambda n: messages.put(("progress", number, n))):
+            writer.add_document(**_prepare(doc, rank_words=doc.get("type") in rank_types))
+            added += 1
+        if added:
+            segment = writer._finalize_segment()
+        else:
+            segment = None
+            writer._close_segment()
+        # no writer._finish(): every writer of the index shares one temporary folder, which
+        # the parent's writer removes when it finishes
+        messages.put(("done", number, (segment, added)))
+    except BaseException as exc:  # reported to the parent, which cancels the whole load
+        messages.put(("error", number, repr(exc)))
+
+
 # ---------------------------------------------------------------------------
 # Index
 
@@ -746,20 +770,23 @@ class SearchIndex:
 
     # -- writing -------------------------------------------------------------
 
+    def _writer(self, **options):
+        """Take the index's write lock (waiting up to ``lock_timeout``) with a new writer."""
+        deadline = time.monotonic() + self.lock_timeout
+        delay = 0.05
+        while True:
+            try:
+                return self._ix.writer(**options)
+            except LockError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
+
     def _write(self, fn, writer_options: Mapping[str, Any] | None = None,
                **commit_kwargs) -> None:
         with self._lock:
-            deadline = time.monotonic() + self.lock_timeout
-            delay = 0.05
-            while True:
-                try:
-                    writer = self._ix.writer(**(writer_options or {}))
-                    break
-                except LockError:
-                    if time.monotonic() >= deadline:
-                        raise
-                    time.sleep(delay)
-                    delay = min(delay * 2, 1.0)
+            writer = self._writer(**(writer_options or {}))
             try:
                 fn(writer)
             except BaseException:
@@ -814,6 +841,59 @@ class SearchIndex:
             options.update(procs=procs, multisegment=True)
         self._write(run, options)
         return added
+
+    def load_parts(self, parts: Sequence[Callable[[Callable[[int], None]], Iterable[Mapping]]],
+                   *, limitmb: int = 128,
+                   progress: Callable[[int], None] | None = None) -> int:
+        """Add documents that the index does not hold yet, each part in a process of its own
+        (forked) that writes a segment of its own; one commit then adds every segment.
+
+        ``part(report)`` runs in its process and returns its documents; it may call
+        ``report(n)``, which calls ``progress(n)`` here. Unlike ``load(procs=...)``, no
+        document travels between processes: each part reads its own."""
+        context = multiprocessing.get_context("fork")
+        messages = context.Queue()
+        results: dict[int, tuple[Any, int]] = {}
+        children = []
+        with self._lock:
+            writer = self._writer()
+            try:
+                for number, part in enumerate(parts):
+                    child = context.Process(
+                        target=_load_part, daemon=True,
+                        args=(self._ix, part, limitmb, self.rank_types, messages, number))
+                    child.start()
+                    children.append(child)
+                while len(results) < len(children):
+                    try:
+                        kind, number, value = messages.get(timeout=1)
+                    except queue.Empty:
+                        if any(c.exitcode not in (None, 0) for c in children):
+                            raise RuntimeError("a reindex process died") from None
+                        continue
+                    if kind == "progress":
+                        if progress is not None:
+                            progress(value)
+                    elif kind == "done":
+                        results[number] = value
+                    else:
+                        raise RuntimeError(f"reindex process {number} failed: {value}")
+                for child in children:
+                    child.join()
+                segments = [segment for segment, _n in results.values() if segment is not None]
+                writer._close_segment()
+                writer._commit_toc(writer.segments + segments)
+                writer._finish()
+            except BaseException:
+                for child in children:
+                    if child.is_alive():
+                        child.terminate()
+                    child.join()
+                writer.cancel()
+                raise
+            finally:
+                messages.close()
+        return sum(n for _segment, n in results.values())
 
     def clear(self) -> None:
         """Remove every document."""

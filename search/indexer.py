@@ -411,21 +411,36 @@ def rebuild(app: Flask, progress: Callable[[int], None] | None = None, *, procs:
     path = copy.new_generation()
     started = time.perf_counter()
 
-    def documents() -> Iterator[dict]:
+    def documents(report: Callable[[int], None] | None, part: int = 0) -> Iterator[dict]:
+        # part k of `procs` takes every procs-th chunk of ids
         with sessions() as session:
             builder = DocumentBuilder(session)
             for entity in MODELS:
-                for ids in all_ids(session, entity, chunk):
+                for number, ids in enumerate(all_ids(session, entity, chunk)):
+                    if number % procs != part:
+                        continue
                     for doc in builder.build(entity, ids).values():
                         if doc is not None:
                             yield doc
                     session.rollback()  # no long-lived snapshot; cached rows reload
-                    if progress is not None:
-                        progress(len(ids))
+                    if report is not None:
+                        report(len(ids))
+
+    def part(number: int) -> Callable[[Callable[[int], None]], Iterator[dict]]:
+        def read(report: Callable[[int], None]) -> Iterator[dict]:
+            db.engine.dispose(close=False)  # a forked process opens connections of its own
+            return documents(report, number)
+
+        return read
 
     try:
         index = copy.index(path)
-        added = index.load(documents(), procs=procs, limitmb=limitmb)
+        if procs > 1:
+            # each process reads its share of the rows and writes a segment of its own
+            added = index.load_parts([part(n) for n in range(procs)], limitmb=limitmb,
+                                     progress=progress)
+        else:
+            added = index.load(documents(progress), limitmb=limitmb)
         write_position(path, start)
         with copy.locked():
             copy.swap_locked(path)
