@@ -43,6 +43,8 @@ class Config:
     COMMENTS_PER_PAGE: int = 20
     #: days after a draft's adoption before `minyi privacy purge` erases contact data
     RETENTION_DAYS: int = int(os.environ.get("MINYI_RETENTION_DAYS", "365"))
+    #: days a comment keeps the hash of its sender's address, used to moderate floods
+    ORIGIN_RETENTION_DAYS: int = int(os.environ.get("MINYI_ORIGIN_DAYS", "30"))
     MAX_CONTENT_LENGTH: int = 10 * 1024 * 1024
     SEARCH_INDEXER_THREAD: bool = _bool(os.environ.get("MINYI_INDEXER_THREAD"), True)
 

@@ -40,6 +40,8 @@ PERSONAL_EXPORT_ACTIONS = ("comments.export", "opinions.export", "registrations.
 RECORD_STATUSES = ("held", "record_review", "closed")
 #: default days after a draft's adoption before contact data is erased
 DEFAULT_RETENTION_DAYS = 365
+#: default days a comment keeps the hash of its sender's address (for flood moderation)
+DEFAULT_ORIGIN_DAYS = 30
 #: the name a deleted account's registration keeps in the hearing record
 DELETED_SPEAKER = _l("Speaker (account deleted)")
 
@@ -338,8 +340,10 @@ def retention_days() -> int:
     return int(current_app.config.get("RETENTION_DAYS", DEFAULT_RETENTION_DAYS))
 
 
-def purge(*, days: int | None = None, now: datetime | None = None, apply: bool = False) -> Purge:
-    """Erase contact data of commenters and registrants on drafts adopted `days` ago or more.
+def purge(*, days: int | None = None, origin_days: int | None = None,
+          now: datetime | None = None, apply: bool = False) -> Purge:
+    """Erase contact data of commenters and registrants on drafts adopted `days` ago or more,
+    and the address hash of every comment older than `origin_days`.
 
     Names, opinions, positions and the hearing record stay; e-mail addresses, phone numbers
     and address hashes go.  Without `apply` nothing changes: the counts say what would.
@@ -348,20 +352,24 @@ def purge(*, days: int | None = None, now: datetime | None = None, apply: bool =
     from drafts.models import Comment, Draft
     from hearings.models import Hearing, ObserverRegistration, SpeakerRegistration
 
+    now = now or utcnow()
     days = retention_days() if days is None else days
-    cutoff = (now or utcnow()) - timedelta(days=days)
+    origin_days = (int(current_app.config.get("ORIGIN_RETENTION_DAYS",
+                                              DEFAULT_ORIGIN_DAYS))
+                   if origin_days is None else origin_days)
+    cutoff = now - timedelta(days=days)
     drafts = db.session.execute(select(Draft.id, Draft.slug).where(
         Draft.adopted_at.is_not(None), Draft.adopted_at <= cutoff).order_by(Draft.id)).all()
     draft_ids = [row.id for row in drafts]
     report = Purge(cutoff=cutoff, drafts=[row.slug for row in drafts])
-    if not draft_ids:
-        return report
     hearings = select(Hearing.id).where(Hearing.draft_id.in_(draft_ids)).scalar_subquery()
+    # flood moderation needs an address only for days; adoption ends the need for the rest
+    old_origin = or_(Comment.draft_id.in_(draft_ids),
+                     Comment.created_at <= now - timedelta(days=origin_days))
     targets = (
         ("guest_emails", Comment, [Comment.draft_id.in_(draft_ids), Comment.guest_email != ""],
          {"guest_email": ""}),
-        ("comment_origins", Comment, [Comment.draft_id.in_(draft_ids), Comment.origin != ""],
-         {"origin": ""}),
+        ("comment_origins", Comment, [old_origin, Comment.origin != ""], {"origin": ""}),
         ("speaker_contacts", SpeakerRegistration,
          [SpeakerRegistration.hearing_id.in_(hearings),
           or_(SpeakerRegistration.phone != "", SpeakerRegistration.email != "")],
@@ -378,7 +386,8 @@ def purge(*, days: int | None = None, now: datetime | None = None, apply: bool =
                                .execution_options(synchronize_session=False))
     if apply and report.total:
         db.session.add(AuditLog(actor_id=None, action="privacy.purge", object_type="privacy",
-                                details={"days": days, "drafts": report.drafts,
+                                details={"days": days, "origin_days": origin_days,
+                                         "drafts": report.drafts,
                                          "guest_emails": report.guest_emails,
                                          "comment_origins": report.comment_origins,
                                          "speaker_contacts": report.speaker_contacts,

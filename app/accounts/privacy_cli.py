@@ -18,13 +18,16 @@ def privacy_group() -> None:
 @privacy_group.command("purge")
 @click.option("--days", type=click.IntRange(min=0), default=None,
               help="Days after adoption (default MINYI_RETENTION_DAYS, 365).")
+@click.option("--origin-days", type=click.IntRange(min=0), default=None,
+              help="Days a comment keeps its address hash (default MINYI_ORIGIN_DAYS, 30).")
 @click.option("--apply", "apply_", is_flag=True,
               help="Erase for real; without it nothing changes and the counts are shown.")
 @with_appcontext
-def purge_command(days: int | None, apply_: bool) -> None:
+def purge_command(days: int | None, origin_days: int | None, apply_: bool) -> None:
     """Erase e-mail addresses, phone numbers and address hashes of commenters and
-    registrants on drafts adopted at least DAYS ago (a dry run unless --apply)."""
-    report = privacy.purge(days=days, apply=apply_)
+    registrants on drafts adopted at least DAYS ago, and the address hashes of comments older
+    than ORIGIN-DAYS (a dry run unless --apply)."""
+    report = privacy.purge(days=days, origin_days=origin_days, apply=apply_)
     if apply_:
         db.session.commit()
     else:

@@ -440,3 +440,23 @@ def test_only_administrators_see_the_export_log(client, make_user, role):
     client.login(make_user(role))
 
     assert client.get("/admin/personal-data-exports").status_code == 403
+
+
+def test_address_hashes_are_erased_after_a_month_whatever_the_draft(runner, app, make_draft):
+    draft = make_draft()
+    old, recent = guest_comment(draft, "早先的意见"), guest_comment(draft, "新近的意见")
+    old.created_at = utcnow() - timedelta(days=31)
+    db.session.commit()
+
+    dry = runner.invoke(args=["privacy", "purge"])
+    assert "would erase: 0 guest e-mail addresses, 1 comment address hashes" in dry.output
+    runner.invoke(args=["privacy", "purge", "--apply"])
+
+    db.session.expire_all()
+    assert db.session.get(Comment, old.id).origin == ""
+    assert db.session.get(Comment, old.id).guest_email == "guest@example.com"
+    assert db.session.get(Comment, recent.id).origin == "abcdef0123456789"
+    app.config["ORIGIN_RETENTION_DAYS"] = 0
+    runner.invoke(args=["privacy", "purge", "--apply"])
+    db.session.expire_all()
+    assert db.session.get(Comment, recent.id).origin == ""
