@@ -215,11 +215,20 @@ async def _observers(bases: list[str], hearing: int, offset: int, count: int, no
                 receipts.append((index, envelope["payload"]["body"], arrived))
 
         async def catch_up() -> None:
-            answer = await client.call("catch_up", {"after_seq": state["last_seq"]},
-                                       namespace="/hearings", timeout=30)
-            for envelope in answer["events"]:
-                totals["caught_up"] += envelope["seq"] not in seen
-                receive(envelope, time.monotonic())
+            # Ask until answered, page by page; a connection that drops meanwhile asks again
+            # when it is back.
+            more = True
+            while more and client.connected:
+                try:
+                    answer = await client.call("catch_up", {"after_seq": state["last_seq"]},
+                                               namespace="/hearings", timeout=30)
+                except socketio.exceptions.SocketIOError:
+                    await asyncio.sleep(0.5)
+                    continue
+                for envelope in answer["events"]:
+                    totals["caught_up"] += envelope["seq"] not in seen
+                    receive(envelope, time.monotonic())
+                more = answer["more"]
 
         @client.on("note_created", namespace="/hearings")
         async def note_created(envelope: dict) -> None:
@@ -251,14 +260,17 @@ async def _observers(bases: list[str], hearing: int, offset: int, count: int, no
     cpu_at_start = time.process_time()
     while not stop.is_set():
         await asyncio.sleep(0.1)
-    # Drain: a loaded machine may still be delivering; wait for every note or for quiet.
+    # Drain: a loaded machine may still be delivering, and observers whose connection
+    # dropped may still be connecting again; wait for every note, or for quiet with every
+    # observer connected.
     started = last_change = time.monotonic()
     have = len(receipts)
     while have < count * notes and time.monotonic() - started < DRAIN_S:
         await asyncio.sleep(0.2)
-        if len(receipts) != have:
+        if len(receipts) != have or tasks:
             have, last_change = len(receipts), time.monotonic()
-        elif time.monotonic() - last_change > QUIET_S:
+        elif (time.monotonic() - last_change > QUIET_S
+              and all(client.connected for client in clients)):
             break
     cpu = time.process_time() - cpu_at_start
     await asyncio.gather(*(client.disconnect() for client in clients))
@@ -299,8 +311,9 @@ async def record(bases: list[str], hearing: int, cookie: str, csrf: str, notes: 
         await asyncio.sleep(max(0.0, started + n / rate - time.monotonic()))
         body = f"{MARKER}{n:05d} 陈述人认为应当允许合格的可拆卸电池进户充电。"
         sent[body] = time.monotonic()
+        # a generous timeout: an overloaded machine answers late, which the figures show
         answers.append(asyncio.ensure_future(clients[n % len(clients)].call(
-            "post_note", {"body": body}, namespace="/hearings", timeout=30)))
+            "post_note", {"body": body}, namespace="/hearings", timeout=180)))
     results = await asyncio.gather(*answers)
     await asyncio.gather(*(client.disconnect() for client in clients))
     refused = [r for r in results if not r.get("ok")]
