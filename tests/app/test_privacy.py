@@ -460,3 +460,17 @@ def test_address_hashes_are_erased_after_a_month_whatever_the_draft(runner, app,
     runner.invoke(args=["privacy", "purge", "--apply"])
     db.session.expire_all()
     assert db.session.get(Comment, recent.id).origin == ""
+
+
+def test_a_deleted_account_is_told_nothing_more(client, person, make_draft, make_comment):
+    from app.mail import outbox_messages
+    from drafts import feedback
+
+    comment = make_comment(make_draft(), user=person)
+    delete(client)
+    decide(comment)
+
+    run = feedback.send_feedback()
+
+    assert run.emails == 0 and run.untold == 1
+    assert outbox_messages() == []
