@@ -112,10 +112,10 @@ def question_text(data: dict) -> str:
 def parse_number(text: str) -> int | None:
     """Read an answer given in digits (any script), Chinese numerals or English words."""
     text = "".join((text or "").split()).lower()
-    if not text:
+    if not text or len(text) > 9:
         return None
-    if text.isdigit():
-        return int(text)  # int() reads full-width and other Unicode digits too
+    if text.isdecimal():
+        return int(text)  # int() reads full-width and other Unicode decimal digits too
     if text in _ENGLISH_NUMBERS:
         return _ENGLISH_NUMBERS.index(text)
     if text in _CHINESE_DIGITS:

@@ -218,6 +218,18 @@ def test_an_empty_answer_is_refused_in_the_users_language(client, make_draft, ci
     assert comments_stored() == 0
 
 
+def test_an_absurd_answer_is_refused_without_a_server_error(client, make_draft, citizen):
+    draft = make_draft()
+    switch_challenge(draft)
+    page = open_form(client, draft)
+
+    response = send(client, draft, page, query="?lang=en", challenge_answer="9" * 5000)
+
+    assert response.status_code == 200
+    assert "Answer the question with a number." in response.get_data(as_text=True)
+    assert comments_stored() == 0
+
+
 def test_a_token_made_for_another_form_or_forged_does_not_count(client, make_draft, citizen):
     draft = make_draft()
     switch_challenge(draft)
@@ -249,7 +261,7 @@ def test_a_solved_question_yields_one_comment_however_often_it_is_replayed(
 @pytest.mark.parametrize(("text", "number"), [
     ("7", 7), (" 12 ", 12), ("７", 7), ("七", 7), ("十", 10), ("十三", 13), ("两", 2),
     ("Seven", 7), ("eighteen", 18), ("零", 0), ("", None), ("七七", None), ("十零", None),
-    ("seven and a half", None),
+    ("seven and a half", None), ("²", None), ("9" * 5000, None),
 ])
 def test_answers_are_read_in_digits_chinese_numerals_or_english_words(text, number):
     assert abuse.parse_number(text) == number
