@@ -13,7 +13,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
-from app.forms import choices
+from app.forms import MAX_DATABASE_ID, choices
 
 
 class FloodForm(FlaskForm):
@@ -24,7 +24,8 @@ class FloodForm(FlaskForm):
         default="pending")
     text = StringField(_l("Containing the text"), validators=[Length(max=200)],
                        description=_l("At least 4 characters, e.g. a sentence the copies share."))
-    cluster = IntegerField(_l("From the campaign"), validators=[Optional(), NumberRange(min=1)])
+    cluster = IntegerField(_l("From the campaign"),
+                           validators=[Optional(), NumberRange(min=1, max=MAX_DATABASE_ID)])
     origin = StringField(_l("From the address"), validators=[
         Optional(), Regexp(r"^[0-9a-f]{16}$", message=_l("Choose an address from the list."))])
     since = DateTimeLocalField(_l("Received from"), validators=[Optional()],

@@ -435,6 +435,7 @@ def test_comments_matching_a_text_are_hidden_including_published_ones(client, fl
 
 @pytest.mark.parametrize(("fields", "message"), [
     ({"text": "", "reason": "x"}, "Choose a text, a campaign or an address."),
+    ({"cluster": "99999999999", "reason": "x"}, "Number must be between"),
     ({"text": "反对", "reason": "x"}, "Give at least 4 characters of the text."),
     ({"text": "坚决反对收取", "reason": ""}, "Give a reason for hiding or rejecting a comment."),
 ])
