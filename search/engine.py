@@ -41,6 +41,8 @@ from whoosh.codec import whoosh3
 from whoosh.fields import DATETIME, ID, NUMERIC, STORED, TEXT, Schema
 from whoosh.idsets import BitSet, DocIdSet
 from whoosh.index import LockError
+from whoosh.matching import NullMatcher
+from whoosh.query.spans import Span, SpanNear2
 from whoosh.writing import CLEAR, SegmentWriter
 
 from search.analysis import (
@@ -307,7 +309,50 @@ def _leaf_query(leaf: Leaf):
         toks = [a + b for a, b in zip(toks, toks[1:], strict=False)]
     if len(toks) == 1:
         return Q.Term("body", toks[0])
+    if len(toks) > 2 and all(len(t) == 2 and CJK_RE.match(t) for t in toks):
+        return _BigramPhrase("body", toks)
     return Q.Phrase("body", toks)
+
+
+class _BigramPhrase(Q.Phrase):
+    """A CJK phrase as its overlapping bigrams, of which only every other one (and the last)
+    is looked up: they still cover every character, at known offsets, so the match stays an
+    exact substring match with about half the posting lists and positions to read."""
+
+    def matcher(self, searcher, context=None):
+        last = len(self.words) - 1
+        offsets = list(range(0, last + 1, 2))
+        if offsets[-1] != last:
+            offsets.append(last)
+        reader = searcher.reader()
+        field = searcher.schema[self.fieldname]
+        if any((self.fieldname, field.to_bytes(self.words[i])) not in reader for i in offsets):
+            return NullMatcher()
+        # the rarest first: the intersection skips along it
+        offsets.sort(key=lambda i: reader.doc_frequency(self.fieldname, self.words[i]))
+        matchers = [Q.Term(self.fieldname, self.words[i]).matcher(searcher, context)
+                    for i in offsets]
+        return _OffsetSpanMatcher(matchers, offsets)
+
+
+class _OffsetSpanMatcher(SpanNear2.SpanNear2Matcher):
+    """Documents where every term occurs at its offset from one common start."""
+
+    def __init__(self, matchers, offsets):
+        self.offsets = offsets
+        super().__init__(matchers)
+
+    def copy(self):
+        return self.__class__([m.copy() for m in self.ms], self.offsets)
+
+    def _get_spans(self):
+        starts = None
+        for matcher, offset in zip(self.ms, self.offsets, strict=True):
+            here = {pos - offset for pos in matcher.value_as("positions")}
+            starts = here if starts is None else starts & here
+            if not starts:
+                return []
+        return [Span(start) for start in sorted(starts)]
 
 
 def _compile(node):
@@ -553,6 +598,8 @@ class SearchResult:
     #: False when ``total`` and the facet counts are estimates (more than
     #: EXACT_COUNT_LIMIT matches): shown as "about N"
     exact: bool = True
+    #: False when the facets were counted over the first EXACT_COUNT_LIMIT matches only
+    facets_exact: bool = True
 
 
 # ---------------------------------------------------------------------------
@@ -598,7 +645,7 @@ def _first_matches(searcher, match, allow, limit: int) -> tuple[list[int], bool]
     return found, True
 
 
-def _estimate_total(searcher, match, allow, sample: list[int]) -> int:
+def _estimate_total(searcher, match, sample: list[int]) -> int:
     """Extrapolate the matches seen in the first part of the index to all of it, capped by
     Whoosh's upper bound (the rarest term's document frequency, before filtering)."""
     seen_docs = sample[-1] + 1
@@ -738,6 +785,16 @@ class SearchIndex:
             self._searchers.append(fresh)
         self._local.searcher = fresh
         return fresh
+
+    @staticmethod
+    def _skips_blocks(searcher, query, sort: str) -> bool:
+        """May the top-N collector skip blocks of matches (so that it cannot count them)?
+        Asked before the search: afterwards Whoosh's answer depends on the matcher it ended
+        with, not on whether it skipped."""
+        if sort != "relevance" or searcher.weighting.use_final:
+            return False
+        sub = (searcher.subsearchers or [(searcher, 0)])[0][0]
+        return query.matcher(sub).supports_block_quality()
 
     def _allowed(self, searcher, flt) -> _SegmentedDocs:
         """The documents ``flt`` allows, from the cache per segment where possible."""
@@ -973,20 +1030,24 @@ class SearchIndex:
         patterns = _highlight_patterns(ast)
         searcher = self._searcher()
         allow = self._allowed(searcher, flt)
-        # Count by walking the matches, at most EXACT_COUNT_LIMIT of them; the facets are
-        # counted over the same documents. Past the limit both are estimates.
-        sample, exhausted = _first_matches(searcher, match, allow, EXACT_COUNT_LIMIT)
-        if exhausted:
-            total = len(sample)
-        else:
-            total = _estimate_total(searcher, match, allow, sample)
-        counted = _facet_counts(searcher, sample, total) if facets else {}
         kwargs: dict[str, Any] = {"filter": allow, "limit": page * per_page, "terms": False}
         if sort == "date":
             kwargs["sortedby"] = sorting.FieldFacet("created_ts", reverse=True)
-        # no count here: with a top-N collector Whoosh may skip whole blocks of postings
-        # whose best possible score cannot reach the N-th hit (block-quality skipping)
+        # A top-N collector may skip whole blocks of postings whose best possible score
+        # cannot reach the N-th hit (block-quality skipping, for words); it then has no
+        # count. Phrases cannot skip, so their collector counts every match anyway.
         results = searcher.search(final, **kwargs)
+        sample: list[int] = []
+        if not self._skips_blocks(searcher, final, sort):
+            total, exact = len(results), True
+            if facets:
+                sample, _all = _first_matches(searcher, match, allow, EXACT_COUNT_LIMIT)
+        else:
+            # count by walking at most EXACT_COUNT_LIMIT matches; past that, estimate
+            sample, exact = _first_matches(searcher, match, allow, EXACT_COUNT_LIMIT)
+            total = len(sample) if exact else _estimate_total(searcher, match, sample)
+        # facets are counted over the same matches, scaled up when those are a sample
+        counted = _facet_counts(searcher, sample, total) if facets else {}
         hits = []
         for hit in results[(page - 1) * per_page : page * per_page]:
             data = dict.fromkeys(_STORED_FIELDS)
@@ -1001,9 +1062,9 @@ class SearchIndex:
                 title, _match_spans(title, patterns), whole=True
             )
             hits.append(data)
-        exact = exhausted
         if not exact and results.scored_length() < page * per_page:
             # fewer hits than asked for: every match was collected, so the count is known
             total, exact = results.scored_length(), True
         pages = math.ceil(total / per_page) if total else 0
-        return SearchResult(hits, total, page, per_page, pages, counted, exact=exact)
+        return SearchResult(hits, total, page, per_page, pages, counted, exact=exact,
+                            facets_exact=exact and len(sample) == total)

@@ -143,7 +143,8 @@ def api_search():
     found = service.search(current_app, query, reader, facets=args.get("facets") == "1")
     data: dict[str, Any] = {
         "hits": [service.hit_json(hit, reader) for hit in found.hits],
-        "total": found.total, "page": found.page, "pages": found.pages,
+        "total": found.total, "total_exact": found.exact, "page": found.page,
+        "pages": found.pages,
         "per_page": found.per_page}
     if found.facets:
         data["facets"] = {name: {str(k): v for k, v in counts.items()}

@@ -67,6 +67,8 @@ class Results:
     pages: int
     per_page: int
     facets: dict[str, dict[Any, int]]
+    #: False when ``total`` and the facet counts are estimates (many matches)
+    exact: bool = True
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,7 @@ def search(app: Flask, request: SearchRequest, reader: Reader, *,
             created=found["created"], fields=found,
             obj=db.session.get(MODELS[found["type"]], found["obj_id"])))
     return Results(hits, result.total, result.page, result.pages, result.per_page,
-                   result.facets)
+                   result.facets, exact=result.exact and result.facets_exact)
 
 
 def _current_documents(found: list[dict[str, Any]]) -> dict[tuple[str, int], dict]:

@@ -552,3 +552,89 @@ def test_concurrent_upserts_from_threads(ix):
     for t in threads:
         t.join()
     assert ix.search("并发").total == 40
+
+
+def _opinion(n: int, body: str, **extra) -> dict:
+    return {"doc_id": f"comment:{n}", "type": "comment", "obj_id": n, "draft_id": 1 + n % 2,
+            "body": body, "visibility": "public", "stance": ("support", "oppose")[n % 2],
+            **extra}
+
+
+def test_many_matches_are_estimated_and_the_top_hits_stay_the_best(tmp_path, monkeypatch):
+    from search import engine
+
+    docs = [_opinion(n, "建议增加充电设施。" + "其他内容。" * (n % 7)) for n in range(1, 41)]
+    # one short document that mentions the word three times scores best
+    docs.append(_opinion(41, "充电，充电，充电"))
+    with SearchIndex.open(tmp_path / "ix") as index:
+        index.upsert(docs)
+        exact = index.search("充电", per_page=5)
+        assert (exact.total, exact.exact, exact.facets_exact) == (41, True, True)
+        assert exact.facets["draft_id"] == {1: 20, 2: 21}
+
+        monkeypatch.setattr(engine, "EXACT_COUNT_LIMIT", 10)
+        estimated = index.search("充电", per_page=5)
+        assert not estimated.exact and not estimated.facets_exact
+        # an extrapolation from the first ten matches, never above the word's frequency
+        assert 10 <= estimated.total <= 41
+        assert sum(estimated.facets["stance"].values()) == pytest.approx(estimated.total, abs=2)
+        assert [h["doc_id"] for h in estimated.hits] == [h["doc_id"] for h in exact.hits]
+        assert estimated.hits[0]["doc_id"] == "comment:41"
+        # a page past the last hit knows the count after all
+        last = index.search("充电", per_page=20, page=3)
+        assert (last.total, last.exact, len(last.hits)) == (41, True, 1)
+        # sorted by date, every match is collected, so counted
+        by_date = index.search("充电", per_page=5, sort="date")
+        assert (by_date.total, by_date.exact, by_date.facets_exact) == (41, True, False)
+
+
+def test_a_long_phrase_is_exact_with_every_other_bigram(tmp_path):
+    with SearchIndex.open(tmp_path / "ix") as index:
+        index.upsert([
+            _opinion(1, "全国人民代表大会常务委员会"),
+            _opinion(2, "人民代，表大会"),  # every bigram but 代表, across a boundary
+            _opinion(3, "民代表大"),  # the middle of the phrase only
+            _opinion(4, "人民代表、大会"),
+        ])
+        for query, expected in (("民代表大会", ["comment:1"]), ("人民代表大", ["comment:1"]),
+                                ("民代表大", ["comment:1", "comment:3"]),
+                                ("会常务委员会", ["comment:1"]), ("代表大会常务", ["comment:1"])):
+            assert sorted(ids(index.search(query))) == expected, query
+
+
+def _parts(docs, procs):
+    return [lambda report, k=k: _report_each(docs[k::procs], report) for k in range(procs)]
+
+
+def _report_each(docs, report):
+    for doc in docs:
+        report(1)
+        yield doc
+
+
+def test_load_parts_writes_one_segment_per_process_in_one_commit(tmp_path):
+    docs = [_opinion(n, f"第{n}条意见：建议增加充电设施") for n in range(1, 31)]
+    seen = []
+    with SearchIndex.open(tmp_path / "ix") as index:
+        generation = index._ix.latest_generation()
+        assert index.load_parts(_parts(docs, 3), limitmb=16, progress=seen.append) == 30
+        assert index._ix.latest_generation() == generation + 1
+        assert len(index._ix.reader().leaf_readers()) == 3
+        assert sum(seen) == 30
+        assert index.search("充电设施").total == 30
+        assert sorted(ids(index.search("第7条"))) == ["comment:7"]
+
+
+def test_load_parts_commits_nothing_when_a_process_fails(tmp_path):
+    def broken(report):
+        yield _opinion(1, "建议")
+        raise ValueError("the database went away")
+
+    with SearchIndex.open(tmp_path / "ix") as index:
+        index.upsert([_opinion(99, "原有的意见")])
+        with pytest.raises(RuntimeError, match="the database went away"):
+            index.load_parts([broken, lambda report: iter([_opinion(2, "建议")])])
+        assert index.doc_count() == 1
+        assert ids(index.search("原有")) == ["comment:99"]
+        index.upsert([_opinion(3, "之后还能写入")])  # the lock was released
+        assert ids(index.search("写入")) == ["comment:3"]

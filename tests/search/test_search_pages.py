@@ -192,3 +192,24 @@ def test_the_openapi_document_describes_search(client):
     operation = spec["paths"]["/api/v1/search"]["get"]
     assert {p["name"] for p in operation["parameters"]} >= {"q", "type", "draft", "page"}
     validate(spec)
+
+
+def test_many_results_are_counted_about(client, draft, make_comment, drain, monkeypatch):
+    from search import engine
+
+    for n in range(4):
+        make_comment(draft, "art-6", body=f"第{n}位：充电桩太少")
+    drain()
+    html = client.get("/search?q=充电桩").get_data(as_text=True)
+    assert results_count(html) == 4
+    assert client.get("/api/v1/search?q=充电桩").get_json()["total_exact"] is True
+
+    monkeypatch.setattr(engine, "EXACT_COUNT_LIMIT", 2)
+    html = client.get("/search?q=充电桩").get_data(as_text=True)
+    count = re.search(r'id="results-heading">约(\d+)条结果<', html)
+    assert count and 2 <= int(count.group(1)) <= 4
+    assert '<span class="toc-count">≈' in html
+    english = client.get("/search?q=充电桩&lang=en").get_data(as_text=True)
+    assert re.search(r'id="results-heading">About \d+ results<', english)
+    data = client.get("/api/v1/search?q=充电桩&per_page=2").get_json()
+    assert data["total_exact"] is False and len(data["hits"]) == 2
