@@ -200,14 +200,14 @@ def test_the_workspace_groups_every_source_by_the_articles_of_the_newest_text(sc
     page = client.get(f"/staff/drafts/{scene.draft.slug}/opinions").get_data(as_text=True)
 
     for name in ("charging", "owners", "battery", "whole", "letter"):
-        assert f'value="{scene.comments[name].id}"' in page, name
+        assert f'name="ids" value="{scene.comments[name].id}"' in page, name
     # the comment on the first text's 第六条 sits under the 二审稿's article of that lineage
     places = opinions.ClausePlaces(scene.draft)
     article = places.article(scene.comments["charging"].clause_id)
     assert article.version_id == scene.second.id
     assert article.lineage_id == clause(scene.first, "art-6").lineage_id
     section = page.split(f'id="g-{article.id}"', 1)[1].split("</section>", 1)[0]
-    assert f'value="{scene.comments["charging"].id}"' in section
+    assert f'name="ids" value="{scene.comments["charging"].id}"' in section
     assert "物业管理协会来函" in page and "王小明" not in section  # names only on the detail
 
 
@@ -217,14 +217,14 @@ def test_filters_by_source_outcome_and_words(scene, client):
     url = f"/staff/drafts/{scene.draft.slug}/opinions"
 
     letters = client.get(url + "?source=letter").get_data(as_text=True)
-    assert f'value="{scene.comments["letter"].id}"' in letters
-    assert f'value="{scene.comments["charging"].id}"' not in letters
+    assert f'name="ids" value="{scene.comments["letter"].id}"' in letters
+    assert f'name="ids" value="{scene.comments["charging"].id}"' not in letters
     undecided = client.get(url + "?outcome=none").get_data(as_text=True)
-    assert f'value="{scene.comments["charging"].id}"' not in undecided
-    assert f'value="{scene.comments["battery"].id}"' in undecided
+    assert f'name="ids" value="{scene.comments["charging"].id}"' not in undecided
+    assert f'name="ids" value="{scene.comments["battery"].id}"' in undecided
     words = client.get(url + "?q=可拆卸").get_data(as_text=True)
-    assert f'value="{scene.comments["battery"].id}"' in words
-    assert f'value="{scene.comments["owners"].id}"' not in words
+    assert f'name="ids" value="{scene.comments["battery"].id}"' in words
+    assert f'name="ids" value="{scene.comments["owners"].id}"' not in words
 
 
 def test_bulk_selection_decides_several_opinions_at_once_and_keeps_the_filters(scene, client):
@@ -279,9 +279,9 @@ def test_opinions_can_be_given_a_topic_and_grouped_by_it(scene, client):
     page = client.get(f"/staff/drafts/{scene.draft.slug}/opinions?by_topic=y&lang=en"
                       ).get_data(as_text=True)
     first, rest = page.split('id="g-topic-1"', 1)[1].split("</section>", 1)
-    assert "收费标准" in first and all(f'value="{i}"' in first for i in ids)
-    assert "No topic" in rest and f'value="{scene.comments["owners"].id}"' in rest
+    assert "收费标准" in first and all(f'name="ids" value="{i}"' in first for i in ids)
+    assert "No topic" in rest and f'name="ids" value="{scene.comments["owners"].id}"' in rest
     filtered = client.get(f"/staff/drafts/{scene.draft.slug}/opinions?topic=收费标准"
                           ).get_data(as_text=True)
-    assert f'value="{scene.comments["owners"].id}"' not in filtered
+    assert f'name="ids" value="{scene.comments["owners"].id}"' not in filtered
     assert ("opinion.topic", {"after": "收费标准"}) in audit_actions(scene.comments["letter"])
