@@ -280,18 +280,27 @@ class Ticket:
 
 def enqueue(name: str, *, here: bool = False, **arguments: Any) -> Ticket:
     """Run the job `name` in the background with plain keyword arguments: on the RQ worker
-    when Redis is configured (unless `here`), else in a thread of this process."""
+    when Redis is configured (unless `here`), else, or while Redis cannot be reached, in a
+    thread of this process."""
     if name not in REGISTRY:
         raise LookupError(f"no job named {name!r}")
+    from redis.exceptions import ConnectionError as RedisDown
+    from redis.exceptions import TimeoutError as RedisTimeout
+
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     rq_queue = None if here else queue(app)
-    if rq_queue is None:
-        return Ticket(_local.submit(app, name, arguments).id, name, app)
-    rq_job = rq_queue.enqueue_call(
-        "app.jobs.run_on_worker", args=(name, arguments), description=name,
-        timeout=app.config["JOBS_TIMEOUT"], result_ttl=RESULT_TTL, failure_ttl=RESULT_TTL,
-        meta={"progress": 0, "step": ""})
-    return Ticket(rq_job.id, name, app)
+    if rq_queue is not None:
+        try:
+            rq_job = rq_queue.enqueue_call(
+                "app.jobs.run_on_worker", args=(name, arguments), description=name,
+                timeout=app.config["JOBS_TIMEOUT"], result_ttl=RESULT_TTL,
+                failure_ttl=RESULT_TTL, meta={"progress": 0, "step": ""})
+            return Ticket(rq_job.id, name, app)
+        except (RedisDown, RedisTimeout):
+            # the work was asked for after its data was committed: do it here rather than
+            # fail the request that asked (an e-mail, a report) while Redis is away
+            log.warning("Redis unreachable: job %s runs in this process", name)
+    return Ticket(_local.submit(app, name, arguments).id, name, app)
 
 
 def job_state(job_id: str, app: Flask | None = None) -> JobState:

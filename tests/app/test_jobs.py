@@ -184,3 +184,11 @@ def test_minyi_search_reindex_follows_the_job_on_a_running_worker(app, runner, m
     assert "queued as job" in result.output and "Indexing" in result.output
     assert re.search(r"indexed \d+ documents", result.output)
     assert "search.reindex" in log.read_text()  # the worker ran it
+
+
+def test_while_redis_is_unreachable_the_job_runs_in_this_process(app, caplog):
+    app.config["JOBS_REDIS_URL"] = "redis://127.0.0.1:1/0"  # nothing listens there
+    ticket = jobs.enqueue("tests.add", a=1, b=1)
+    assert ticket.id.startswith(jobs.LOCAL_PREFIX)
+    assert ticket.wait(timeout=30).result == 2
+    assert "Redis unreachable: job tests.add runs in this process" in caplog.text
