@@ -34,14 +34,14 @@ class Size:
 #: small type for A4 pages
 PRINT = Size(bar=9, gap=6, label_width=150, width=470, font=8)
 #: on screen the SVG scales down to the column it is in (see .chart in the stylesheet)
-SCREEN = Size(bar=16, gap=8, label_width=120, width=360, font=13)
+SCREEN = Size(bar=16, gap=8, label_width=140, width=360, font=13)
 #: room after the longest bar for its number
 VALUE_ROOM = 40
 
 
 def _text_width(text: str, font: int) -> float:
     """Estimate the drawn width of a label: CJK and full-width characters take a full em."""
-    return sum(font if unicodedata.east_asian_width(ch) in "WF" else font * 0.6 for ch in text)
+    return sum(font if unicodedata.east_asian_width(ch) in "WF" else font * 0.55 for ch in text)
 
 
 def fit(label: str, room: float, font: int) -> str:
