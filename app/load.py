@@ -1,5 +1,6 @@
-"""Load shedding: each process works on at most `MAX_INFLIGHT` requests at once and answers
-the excess at once with 503 and Retry-After, instead of queueing them until clients time out.
+"""Load shedding: each process works on at most `MAX_INFLIGHT` requests at once, fewer while
+requests wait longer than `SHED_MAX_WAIT_MS` for their turn, and answers the excess at once
+with 503 and Retry-After, instead of queueing them until clients time out.
 
 The bound is per process: a gevent worker accepts every connection and would otherwise queue a
 thousand requests for the CPU, each answered a thousand requests later. A rejected request
@@ -29,11 +30,25 @@ EXEMPT_PREFIXES = ("/socket.io", "/static/")
 
 
 class InFlight:
-    """A count of the requests under way in this process, bounded."""
+    """The requests under way in this process: bounded in number, and in the time they wait
+    for the CPU.
 
-    def __init__(self, limit: int) -> None:
+    The count alone is not enough on a machine whose CPU is shared: 32 requests of 5 ms are
+    160 ms of work, but several seconds of waiting when the process gets a tenth of a core.
+    So each admitted request also reports how long it waited for its turn, and while the
+    moving average of those waits is above `max_wait` only `floor` requests are admitted.
+    """
+
+    #: weight of the newest wait in the moving average
+    SMOOTHING = 0.2
+
+    def __init__(self, limit: int, max_wait: float = 0.0, floor: int = 2) -> None:
         self.limit = limit
+        self.max_wait = max_wait
+        self.floor = floor
         self.count = 0
+        #: moving average of the seconds admitted requests waited for their turn
+        self.wait = 0.0
         #: requests answered 503 since the process started
         self.shed = 0
         self._guard = threading.Lock()
@@ -41,11 +56,18 @@ class InFlight:
     def enter(self) -> bool:
         """Count a request in; return False (and count it as shed) when the bound is reached."""
         with self._guard:
-            if self.limit and self.count >= self.limit:
+            full = self.limit and self.count >= self.limit
+            slow = self.max_wait and self.wait > self.max_wait and self.count >= self.floor
+            if full or slow:
                 self.shed += 1
                 return False
             self.count += 1
             return True
+
+    def waited(self, seconds: float) -> None:
+        """Record how long an admitted request waited for its turn."""
+        with self._guard:
+            self.wait += self.SMOOTHING * (seconds - self.wait)
 
     def leave(self) -> None:
         with self._guard:
@@ -60,7 +82,8 @@ class Shedder:
     def __init__(self, app: Flask, inner: Callable) -> None:
         self.app = app
         self.inner = inner
-        self.inflight = InFlight(app.config["MAX_INFLIGHT"])
+        self.inflight = InFlight(app.config["MAX_INFLIGHT"],
+                                 app.config["SHED_MAX_WAIT_MS"] / 1000)
         self._bodies: dict[tuple[str, bool], bytes] = {}
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
@@ -73,7 +96,9 @@ class Shedder:
             # waiting for the CPU are greenlets that have not reached this point and the count
             # would never pass 1. Yielding once here lets every request ready to run count
             # itself in first: the count is then the backlog. Elsewhere it releases the GIL.
+            entered = time.monotonic()
             time.sleep(0)
+            self.inflight.waited(time.monotonic() - entered)
             return self.inner(environ, start_response)
         finally:
             self.inflight.leave()
@@ -110,6 +135,8 @@ def init_app(app: Flask) -> None:
     """Put the shedder in front of the application, and behind `PROXY_HOPS` trusted proxies
     take the client's address and scheme from their X-Forwarded headers."""
     app.config.setdefault("MAX_INFLIGHT", int(os.environ.get("MINYI_MAX_INFLIGHT") or 32))
+    app.config.setdefault("SHED_MAX_WAIT_MS",
+                          int(os.environ.get("MINYI_SHED_MAX_WAIT_MS") or 500))
     app.config.setdefault("SHED_RETRY_AFTER", int(os.environ.get("MINYI_SHED_RETRY_AFTER") or 2))
     shedder = Shedder(app, app.wsgi_app)
     app.extensions["minyi_inflight"] = shedder.inflight

@@ -73,3 +73,18 @@ def test_behind_a_trusted_proxy_the_client_address_comes_from_x_forwarded_for(ap
     init_app(app)
     client.get("/tests/address", headers=forwarded)
     assert seen == [("127.0.0.1", "http"), ("203.0.113.9", "https")]
+
+
+def test_while_requests_wait_too_long_for_their_turn_only_a_few_are_admitted():
+    inflight = InFlight(32, max_wait=0.5, floor=2)
+    for _ in range(20):
+        inflight.waited(2.0)  # a starved CPU: two seconds before each request ran
+    assert inflight.wait > 0.5
+    assert inflight.enter() and inflight.enter()  # the floor is always admitted
+    assert not inflight.enter() and inflight.shed == 1
+    inflight.leave()
+    inflight.leave()
+    for _ in range(20):
+        inflight.waited(0.01)  # the queue drained
+    assert all(inflight.enter() for _ in range(32))
+    assert not inflight.enter()  # the count bound still holds
