@@ -11,8 +11,9 @@ to be answered. Each answer is counted as accepted (the redirect to its receipt)
 Afterwards every accepted submission key is looked up in the database (`lost` must be 0), and
 so is every key sent, to count comments stored although their answer never arrived.
 
-The same burst is then sent to a server without the bound (`MINYI_MAX_INFLIGHT=0`, 20 s at
-most) for comparison. The load generator runs on the same cores as the server.
+The same burst is then sent to a server without load shedding (`MINYI_MAX_INFLIGHT=0`,
+`MINYI_SHED_MAX_WAIT_MS=0`; 20 s at most) for comparison. The load generator runs on the
+same cores as the server.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ TIMEOUT_S = 10.0
 SETUP_TIMEOUT_S = 120.0
 #: requests under way per process in the bounded server (the default of MINYI_MAX_INFLIGHT)
 BOUND = 32
+#: the bounded server's limit on the time requests wait for their turn (the default)
+MAX_WAIT_MS = 500
 ANCHORS = ("art-3", "art-5", "art-18", "art-40", "art-41", "art-77", "art-90", "art-101")
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
@@ -262,13 +265,15 @@ def figures_of(tally: Tally, database: Path, wall: float, cpu: float,
 def burst(seeded: Path, scratch: Path, plan: dict, bound: int, seconds: float,
           rate: float | None) -> dict[str, Any]:
     """Serve a fresh copy of the database with one gevent worker bounded to `bound` requests
-    (0: none); measure the capacity when `rate` is None, then send the burst."""
+    and their wait to MAX_WAIT_MS (0: neither); measure the capacity when `rate` is None,
+    then send the burst."""
     from benchmarks.intake import DB_FILE, gunicorn
 
     folder = scratch / f"bound-{bound}"
     folder.mkdir()
     shutil.copy(seeded, folder / DB_FILE)
-    env = {"MINYI_DATA_DIR": str(folder), "MINYI_MAX_INFLIGHT": str(bound)}
+    env = {"MINYI_DATA_DIR": str(folder), "MINYI_MAX_INFLIGHT": str(bound),
+           "MINYI_SHED_MAX_WAIT_MS": str(MAX_WAIT_MS if bound else 0)}
     found: dict[str, Any] = {"bound": bound}
     with gunicorn("app:create_app()", "gevent", env) as (base, master):
         if rate is None:
