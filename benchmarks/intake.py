@@ -27,8 +27,9 @@ load generator, is a bare Flask endpoint defined here (`bare_app`) that inserts 
 into the same kind of database (same schema; on SQLite the same pragmas) with no CSRF, forms,
 validation, sessions or ORM: `ratio` = comments_per_s / baseline comments_per_s.
 `server_cpu_ms_per_comment` is the CPU time of the gunicorn worker(s) per accepted comment,
-`client_cpu_ms_per_comment` that of the load generator: on a machine shared with other work
-they are the figures to trust, not the rates.
+`client_cpu_ms_per_comment` that of the load generator, `database_cpu_ms_per_comment` that of
+PostgreSQL's backends (0 on SQLite, which works inside the server): on a machine shared with
+other work they are the figures to trust, not the rates.
 """
 
 from __future__ import annotations
@@ -148,6 +149,10 @@ class SqliteCopies:
         return ({"MINYI_DATA_DIR": str(folder)}, {"MINYI_BENCH_DB": str(folder / DB_FILE)},
                 folder / DB_FILE)
 
+    def cpu_seconds(self, database: Path) -> float:
+        """SQLite runs inside the server's processes: its CPU is theirs."""
+        return 0.0
+
     def close(self) -> None:
         """Nothing to do: the copies live in the scratch folder."""
 
@@ -196,6 +201,21 @@ class PostgresCopies:
         folder.mkdir()
         url = self.url(name)
         return {"MINYI_DATA_DIR": str(folder), "DATABASE_URL": url}, {"MINYI_BENCH_DB": url}, url
+
+    def cpu_seconds(self, url: str) -> float:
+        """Return the CPU seconds used so far by the PostgreSQL backends serving a database."""
+        name = url.rsplit("/", 1)[1]
+        total = 0.0
+        for folder in Path("/proc").glob("[0-9]*"):
+            try:
+                command = (folder / "cmdline").read_bytes().split(b"\0")[0].decode()
+                if not command.startswith("postgres: ") or f" {name} " not in command:
+                    continue
+                fields = (folder / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
 
     def close(self) -> None:
         """Drop every database this run made."""
@@ -295,10 +315,27 @@ def gunicorn(target: str, worker: str, env: dict[str, str], processes: int = 1):
 
 @contextmanager
 def servers(target: str, worker: str, env: dict[str, str], count: int):
-    """Start `count` single-worker gunicorn processes; yield their base URLs and pids."""
+    """Start `count` single-worker gunicorn processes, wait until they are idle; yield their
+    base URLs and pids."""
     with ExitStack() as stack:
         started = [stack.enter_context(gunicorn(target, worker, env)) for _ in range(count)]
-        yield [base for base, _ in started], [pid for _, pid in started]
+        masters = [pid for _, pid in started]
+        settle(masters)
+        yield [base for base, _ in started], masters
+
+
+def settle(masters: list[int], timeout: float = 120.0) -> None:
+    """Wait until the workers stop using CPU on their own: a server loads jieba's dictionary
+    in a thread as it starts (about a second of CPU, several on a busy machine), which would
+    otherwise be counted in the CPU per comment of a short run."""
+    deadline = time.monotonic() + timeout
+    before = sum(worker_cpu_seconds(master) for master in masters)
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = sum(worker_cpu_seconds(master) for master in masters)
+        if now - before < 0.02:
+            return
+        before = now
 
 
 def _wait_until_up(base: str, process: subprocess.Popen) -> None:
@@ -503,10 +540,10 @@ def client_process(job: Job, ready, results) -> None:
     results.put(total)
 
 
-def drive(bases: list[str], bare: bool, plan: dict, facts: dict,
-          masters: list[int]) -> tuple[Tally, float]:
-    """Run the client processes against the servers; return their tally and the server CPU
-    seconds."""
+def drive(bases: list[str], bare: bool, plan: dict, facts: dict, masters: list[int],
+          database_cpu=lambda: 0.0) -> tuple[Tally, float, float]:
+    """Run the client processes against the servers; return their tally, the server CPU
+    seconds and the database server's (`database_cpu()`: its CPU seconds so far)."""
     context = multiprocessing.get_context("spawn")
     processes, threads = plan["processes"], plan["threads"]
     ready = context.Barrier(processes + 1)
@@ -519,13 +556,15 @@ def drive(bases: list[str], bare: bool, plan: dict, facts: dict,
         child.start()
     ready.wait(timeout=120)
     cpu_before = sum(worker_cpu_seconds(master) for master in masters)
+    database_before = database_cpu()
     total = Tally()
     for _ in children:
         total.add(results.get(timeout=plan["seconds"] + 120))
     cpu = sum(worker_cpu_seconds(master) for master in masters) - cpu_before
+    database = database_cpu() - database_before
     for child in children:
         child.join()
-    return total, cpu
+    return total, cpu, database
 
 
 def measure(name: str, worker: str, plan: dict, copies, label: str) -> dict[str, Any]:
@@ -537,7 +576,8 @@ def measure(name: str, worker: str, plan: dict, copies, label: str) -> dict[str,
     else:
         target, env = "benchmarks.intake:bare_app()", bare_env
     with servers(target, worker, env, plan["server_processes"]) as (bases, masters):
-        tally, cpu = drive(bases, name == "bare", plan, copies.facts, masters)
+        tally, cpu, database_cpu = drive(bases, name == "bare", plan, copies.facts, masters,
+                                         lambda: copies.cpu_seconds(database))
     found = stored_keys(database, tally.accepted)
     seconds = max(tally.ended - tally.started, 1e-9)
     accepted = max(len(tally.accepted), 1)
@@ -547,6 +587,8 @@ def measure(name: str, worker: str, plan: dict, copies, label: str) -> dict[str,
         "lost": len(set(tally.accepted) - found),
         "server_cpu_ms_per_comment": round(cpu * 1000 / accepted, 3),
         "client_cpu_ms_per_comment": round(tally.client_cpu_s * 1000 / accepted, 3),
+        # PostgreSQL's backends; SQLite's work is in the server's CPU
+        "database_cpu_ms_per_comment": round(database_cpu * 1000 / accepted, 3),
         **{k: v for k, v in common.percentiles(tally.latencies_ms).items() if k != "n"},
     }
     if tally.first_error:
@@ -579,6 +621,8 @@ def run(size: str, server_processes: int = 1,
                         "baseline_p50_ms": bare["p50_ms"],
                         "baseline_server_cpu_ms_per_comment": bare["server_cpu_ms_per_comment"],
                         "baseline_client_cpu_ms_per_comment": bare["client_cpu_ms_per_comment"],
+                        "baseline_database_cpu_ms_per_comment":
+                            bare["database_cpu_ms_per_comment"],
                         "baseline_errors": bare["errors"], "baseline_lost": bare["lost"],
                         "ratio": round(minyi["comments_per_s"]
                                        / max(bare["comments_per_s"], 1e-9), 3),
@@ -615,13 +659,14 @@ def print_figures(figures: dict[str, Any]) -> None:
           f"{figures['seconds_per_target']:g} s per target; {figures['cores']} cores shared by "
           f"the server and the load generator (load average {figures['load_average']})")
     print(f"{'target':<17}{'comments/s':>11}{'p50 ms':>9}{'p99 ms':>9}{'lost':>6}{'errors':>8}"
-          f"{'cpu ms/c':>10}{'client':>8}   {'bare /s':>9}{'bare p50':>9}{'bare cpu':>9}"
+          f"{'cpu ms/c':>10}{'client':>8}{'db':>6}   {'bare /s':>9}{'bare p50':>9}{'bare cpu':>9}"
           f"{'ratio':>7}{'cpu x':>7}")
     for target, row in figures["workers"].items():
         print(f"{target:<17}{row['comments_per_s']:>11.1f}{row['p50_ms']:>9.2f}"
               f"{row['p99_ms']:>9.2f}{row['lost']:>6}{row['errors']:>8}"
               f"{row['server_cpu_ms_per_comment']:>10.2f}{row['client_cpu_ms_per_comment']:>8.2f}"
-              f"   {row['baseline_comments_per_s']:>9.1f}{row['baseline_p50_ms']:>9.2f}"
+              f"{row['database_cpu_ms_per_comment']:>6.2f}   "
+              f"{row['baseline_comments_per_s']:>9.1f}{row['baseline_p50_ms']:>9.2f}"
               f"{row['baseline_server_cpu_ms_per_comment']:>9.2f}{row['ratio']:>7.3f}"
               f"{row['cpu_ratio']:>7.2f}")
         if row.get("first_error"):
@@ -631,7 +676,8 @@ def print_figures(figures: dict[str, Any]) -> None:
         print(f"{database}: best {row['worker']} with {row['comments_per_s']:.1f} comments/s; "
               f"goal ≥ {row['goal_comments_per_s']}/s {verdict}.")
     print("cpu ms/c: CPU time of the gunicorn worker(s) per accepted comment; client: of the "
-          "load generator; cpu x: server CPU per comment / the bare endpoint's.")
+          "load generator; db: of PostgreSQL's backends (SQLite's is the server's); cpu x: "
+          "server CPU per comment / the bare endpoint's.")
 
 
 def main(argv: list[str]) -> int:
@@ -645,6 +691,8 @@ def main(argv: list[str]) -> int:
                             help="sqlite, postgres or both (default)")
 
     args = common.parse_args("intake", __doc__.splitlines()[0], argv, options)
+    # stopped with SIGTERM, still stop the servers and drop the scratch databases
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     databases = DATABASES if args.database == "both" else (args.database,)
     figures = run(args.size, args.server_processes, databases)
     print_figures(figures)
