@@ -11,9 +11,11 @@ from hypothesis import strategies as st
 #: text that has broken software before: direction marks, zero-width and combining characters,
 #: surrogate-free astral emoji, full-width and mixed scripts, markup, NUL-free control chars
 EDGE_TEXT = (
-    "\u202e反向文字\u202c", "\u200f\u200e\u200b\u2060\ufeff", "👩‍👩‍👧‍👦🏳️‍🌈🀄", "e\u0301\u0301\u0301",
+    "\u202e反向文字\u202c", "\u200f\u200e\u200b\u2060\ufeff",
+    "👩‍👩‍👧‍👦🏳️‍🌈🀄", "e\u0301\u0301\u0301",
     "Ｆｕｌｌ　ｗｉｄｔｈ", "عربي 中文 русский ελληνικά", "<b>粗</b>&amp;\"'", "第十二条之一",
-    "1e309", "-1", "0", "99999999999999999999", "NaN", "true", "null", "[]", "{}", "../../etc/passwd",
+    "1e309", "-1", "0", "99999999999999999999", "NaN", "true", "null", "[]", "{}",
+    "../../etc/passwd",
     "2026-02-30T25:61", "1999-13-01", "\t\r\n", " ", "%s%n%x", "${7*7}{{7*7}}",
 )
 
