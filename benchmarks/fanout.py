@@ -20,7 +20,8 @@ they have every note, or until nothing has arrived for 10 s: `lost` counts the (
 note) pairs still missing then, `duplicates` notes received twice; both must be 0. The CPU
 time of the server workers and of the observers is reported per note, with the load average.
 Goals: p99 ≤ 100 ms with 1,000 observers on one process, p99 ≤ 250 ms with 5,000 on two;
---quick uses 300 and 500 (under a minute unless the machine is loaded).
+--quick uses 300 and 500 (under a minute unless the machine is loaded). `--only one|two`,
+`--observers N` and `--processes N` (client processes) run one scenario or another size.
 """
 
 from __future__ import annotations
@@ -419,10 +420,15 @@ def main(argv: list[str]) -> int:
                             help="the Redis of the two-process scenario")
         parser.add_argument("--only", choices=("one", "two"),
                             help="run only the one-process or the two-process scenario")
+        parser.add_argument("--observers", type=int, help="override the number of observers")
+        parser.add_argument("--processes", type=int, help="override the client processes")
 
     args = common.parse_args("fanout", __doc__.split("\n")[0], argv, extra)
     scenarios = [s for s in SIZES[args.size]
                  if args.only is None or s[1] == {"one": 1, "two": 2}[args.only]]
+    scenarios = [(name, servers, args.observers or observers, notes, rate,
+                  args.processes or processes)
+                 for name, servers, observers, notes, rate, processes in scenarios]
     channel = f"minyi-bench-fanout-{uuid.uuid4().hex}"
 
     # The seeded database (migrations, a draft, a hearing per scenario) is built once and
