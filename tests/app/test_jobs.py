@@ -47,6 +47,8 @@ def on_redis(app):
     queue = Queue(name, connection=connection)
     yield queue
     queue.delete(delete_jobs=True)
+    for key in connection.scan_iter(f"rq:*:{name}"):  # the queue's registries of jobs run
+        connection.delete(key)
     connection.close()
 
 
