@@ -33,13 +33,35 @@ def _skip_empty(context_, revision, directives) -> None:
 
 
 def run_migrations_online() -> None:
-    """Run the migrations on a live connection."""
+    """Run the migrations on a live connection.
+
+    On SQLite, foreign keys are not enforced while migrating: a batch operation rebuilds a
+    table (copy, drop the original, rename the copy), and with enforcement on, dropping the
+    original cascades into every table that refers to it (upgrading `drafts` emptied
+    `draft_versions`). The keys are checked once the migrations are done instead.
+    """
     options = dict(extension.configure_args)
     options.setdefault("process_revision_directives", _skip_empty)
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata, **options)
-        with context.begin_transaction():
-            context.run_migrations()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Outside any transaction: inside one, SQLite ignores this pragma.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()  # end the transaction the pragma began, so Alembic owns its own
+        try:
+            context.configure(connection=connection, target_metadata=target_metadata,
+                              **options)
+            with context.begin_transaction():
+                context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"foreign keys broken by the migration: {broken[:5]}")
+        finally:
+            if sqlite:
+                connection.rollback()  # only the check's read, or a failed migration's rest
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 if context.is_offline_mode():
