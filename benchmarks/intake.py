@@ -7,7 +7,8 @@ once per schema revision and kept in the benchmark cache. PostgreSQL: a scratch 
 its own on the server at $MINYI_BENCH_POSTGRES (default 127.0.0.1:5432, user postgres),
 migrated and seeded once per run, copied (CREATE DATABASE … TEMPLATE) for every target and
 dropped at the end. Both hold the fictional 120-article draft open for comment
-(pre-moderation) and one account per client thread. Rate limits are off (MINYI_RATELIMIT=0).
+(pre-moderation) and one account per client thread. Rate limits are off (MINYI_RATELIMIT=0)
+and the load shedder's bounds out of reach (the `burst` benchmark measures them).
 
 `--server-processes N` starts N single-worker gunicorn processes on ports of their own and
 gives each client thread one of them, as a proxy with sticky sessions would (no proxy runs:
@@ -572,7 +573,10 @@ def measure(name: str, worker: str, plan: dict, copies, label: str) -> dict[str,
     return its figures."""
     minyi_env, bare_env, database = copies.fresh(label)
     if name == "minyi":
-        target, env = "app:create_app()", minyi_env
+        # The load shedder (app/load.py) answers 503 once requests wait half a second for the
+        # CPU, which a busy shared machine causes with no help from the clients: this run
+        # measures capacity (the burst benchmark measures shedding), so its bounds are lifted.
+        target, env = "app:create_app()", {**minyi_env, **NO_SHEDDING}
     else:
         target, env = "benchmarks.intake:bare_app()", bare_env
     with servers(target, worker, env, plan["server_processes"]) as (bases, masters):
@@ -597,6 +601,8 @@ def measure(name: str, worker: str, plan: dict, copies, label: str) -> dict[str,
 
 
 COPIES = {"sqlite": SqliteCopies, "postgres": PostgresCopies}
+#: bounds of the load shedder too high to be reached by the benchmark's clients
+NO_SHEDDING = {"MINYI_MAX_INFLIGHT": "100000", "MINYI_SHED_MAX_WAIT_MS": "3600000"}
 
 
 def run(size: str, server_processes: int = 1,
