@@ -17,6 +17,8 @@ from flask import Flask
 from security_world import DEMO_PASSWORD, ROLES, World, build_world
 from werkzeug.routing import Rule
 
+from app.jobs import wait_here
+
 LOGGED_IN = frozenset({"public", "deputy", "staff", "admin"})
 STAFF = frozenset({"staff", "admin"})
 
@@ -270,5 +272,7 @@ def test_each_role_gets_exactly_what_each_route_allows(app, make_client, role):
             problems.append(f"{role} {method} {url} ({rule.endpoint}, {policy.kind}) → "
                             f"{response.status_code} {response.headers.get('Location', '')}")
 
+    # the report POSTs started jobs in threads of this process: let them end with the test
+    assert wait_here(), "a background job did not finish"
     assert not problems, "\n".join(problems)
     assert tried >= len(rules)

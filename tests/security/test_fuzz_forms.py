@@ -22,6 +22,8 @@ from markupsafe import escape
 from security_world import DEMO_PASSWORD, build_world
 from test_authorization import POLICIES, fill
 
+from app.jobs import wait_here
+
 #: examples per form and per POST-only route; the whole file stays within about a minute
 EXAMPLES = 8
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
@@ -159,6 +161,7 @@ def test_every_post_only_route_survives_random_fields(app, make_client, role):
         follow(browser, response, lang, url)
 
     post()
+    assert wait_here(), "a background job (the report) did not finish"
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
