@@ -58,6 +58,10 @@ class Config:
     #: reverse proxies in front of the server whose X-Forwarded-For/-Proto/-Host are trusted
     PROXY_HOPS: int = int(os.environ.get("MINYI_PROXY_HOPS", "0"))
     RATELIMIT_HEADERS_ENABLED: bool = True
+    #: while the Redis of the limits is away, count in this process instead of failing the
+    #: request (a comment must not be refused because the limit counter is down)
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED: bool = True
+    RATELIMIT_SWALLOW_ERRORS: bool = True
     TESTING: bool = False
 
 

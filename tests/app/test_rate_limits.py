@@ -31,3 +31,33 @@ def test_comment_posting_is_limited_per_account_with_a_clear_message(app, client
     finally:
         limiter.reset()
         limiter.enabled = False
+
+
+def test_comments_are_accepted_and_limited_while_the_limits_redis_is_down(app, client, make_user,
+                                                                         make_draft):
+    """With REDIS_URL pointing at a Redis that does not answer, the limits fall back to this
+    process's memory: comments are stored, and the limit still applies."""
+    from app import create_app
+
+    draft = make_draft()
+    user = make_user("public")
+    config = {key: app.config[key] for key in ("TESTING", "DATA_DIR", "SECRET_KEY",
+                                               "SQLALCHEMY_DATABASE_URI")}
+    down = create_app({**config, "RATELIMIT_ENABLED": True,
+                       "REDIS_URL": "redis://127.0.0.1:9/0", "SOCKETIO_CHANNEL": "limits-down"})
+    down.test_client_class = type(client)
+    other = down.test_client()
+    try:
+        other.login(user)
+        statuses = []
+        for n in range(31):
+            page = other.get(f"/drafts/{draft.slug}/comment?clause=art-6").get_data(as_text=True)
+            key = re.search(r'name="submission_key" type="hidden" value="([^"]+)"', page).group(1)
+            response = other.post_form(f"/drafts/{draft.slug}/comment", {
+                "stance": "support", "body": f"第{n}条意见", "submission_key": key,
+                "clause": "art-6"})
+            statuses.append(response.status_code)
+        assert statuses == [302] * 30 + [429]
+        assert db.session.scalar(select(func.count(Comment.id))) == 30
+    finally:
+        limiter.enabled = False
