@@ -232,7 +232,12 @@ def openapi_document() -> dict:
                     "application/json": {"schema": {"type": "object", "properties": {
                         "hits": {"type": "array",
                                  "items": {"$ref": "#/components/schemas/SearchHit"}},
-                        "total": {"type": "integer"}, "page": {"type": "integer"},
+                        "total": {"type": "integer"},
+                        "total_exact": {
+                            "type": "boolean",
+                            "description": "false when total is estimated (past 2,000 "
+                                           "matches); the last page's total is exact"},
+                        "page": {"type": "integer"},
                         "pages": {"type": "integer"}, "per_page": {"type": "integer"},
                         "facets": {"type": "object"}}}}}},
                     "400": error},
