@@ -65,3 +65,25 @@ def test_hearing_notes_show_every_payload_as_text_and_in_the_pdf(app, client):
     # extracts it in drawing order, so those payloads are checked in the page only
     short = [p for p in PAYLOADS if len(p) < 40 and "\u202e" not in p]
     assert [p for p in short if "".join(p.split()) not in flat] == []
+
+
+def test_e_mails_carry_payloads_as_plain_text(app, client):
+    """A guest's name goes into the confirmation e-mail: plain text only, so markup stays
+    inert characters, printed as typed (no HTML part a mail client could run)."""
+    from app.mail import outbox_messages
+
+    build_world(app)
+    names = [p for p in PAYLOADS if len(p) <= 100][:20]
+    for n, name in enumerate(names):
+        form = client.get(f"/drafts/{DRAFT_SLUG}/comment").get_data(as_text=True)
+        key = form.split('name="submission_key" type="hidden" value="')[1].split('"')[0]
+        response = client.post_form(f"/drafts/{DRAFT_SLUG}/comment", {
+            "stance": "support", "body": "同意。", "submission_key": key, "guest_name": name,
+            "guest_email": f"guest{n}@example.com"})
+        assert response.status_code == 302, name
+
+    messages = outbox_messages()
+    bodies = {m["To"]: m.get_content() for m in messages}
+
+    assert [m.get_content_type() for m in messages] == ["text/plain"] * len(names)
+    assert [n for i, n in enumerate(names) if n not in bodies[f"guest{i}@example.com"]] == []
