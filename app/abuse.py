@@ -146,11 +146,15 @@ class Challenge:
 
     challenge_on: bool = False
     challenge_key: str = ""
+    challenge_posed: dict | None = None
 
     def ask(self, enabled: bool, key: str) -> None:
         """Switch the question on for this form, keeping a posted token or making one."""
         self.challenge_on, self.challenge_key = enabled, key or ""
-        if enabled and read_challenge(self.challenge_token.data, self.challenge_key) is None:
+        # the question the sender was shown: only an answer to it counts (a forged or
+        # expired token is replaced for the next try, never answered in its place)
+        self.challenge_posed = read_challenge(self.challenge_token.data, self.challenge_key)
+        if enabled and self.challenge_posed is None:
             self.challenge_token.data = new_challenge(self.challenge_key)
 
     @property
@@ -161,7 +165,7 @@ class Challenge:
     def validate_challenge_answer(self, field) -> None:
         if not self.challenge_on:
             return
-        data = read_challenge(self.challenge_token.data, self.challenge_key)
+        data = self.challenge_posed
         given = parse_number(field.data)
         if data is not None and given == answer_of(data):
             return
