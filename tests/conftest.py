@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, make_url, text
 from support import CORPUS, DEMO_TEXT, PASSWORD, REPO  # noqa: F401  (re-exported for fixtures)
 
-from app import create_app
+from app import create_app, jobs
 from app.extensions import db
 from app.models import User, utcnow
 
@@ -111,6 +111,9 @@ def app(tmp_path, migrated_template) -> Iterator[Flask]:
         _empty_postgres(application)
     with application.app_context():
         yield application
+        # a job a request started in a thread (an e-mail, a report) ends before the database
+        # goes: its connection would otherwise be dropped open in a later test
+        assert jobs.wait_here(), "a background job of this test did not finish"
         db.session.remove()
         db.engine.dispose()
 
