@@ -153,7 +153,8 @@ class Challenge:
         self.challenge_on, self.challenge_key = enabled, key or ""
         # the question the sender was shown: only an answer to it counts (a forged or
         # expired token is replaced for the next try, never answered in its place)
-        self.challenge_posed = read_challenge(self.challenge_token.data, self.challenge_key)
+        self.challenge_posed = (read_challenge(self.challenge_token.data, self.challenge_key)
+                                if enabled else None)
         if enabled and self.challenge_posed is None:
             self.challenge_token.data = new_challenge(self.challenge_key)
 

@@ -442,11 +442,15 @@ def submit_comment(
     return comment, True
 
 
-_COMMENT_BY_KEY = select(Comment).where(Comment.submission_key == bindparam("key"))
+#: a Core query: on the hot path the key is almost always new, and a miss through the ORM
+#: costs its whole execution machinery for no row
+_COMMENT_ID_BY_KEY = select(Comment.__table__.c.id).where(
+    Comment.__table__.c.submission_key == bindparam("key"))
 
 
 def comment_by_submission_key(key: str) -> Comment | None:
-    return db.session.scalar(_COMMENT_BY_KEY, {"key": key})
+    found = db.session.connection().scalar(_COMMENT_ID_BY_KEY, {"key": key})
+    return db.session.get(Comment, found) if found is not None else None
 
 
 def is_duplicate_submission(error: IntegrityError) -> bool:
